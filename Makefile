@@ -1,0 +1,74 @@
+# insurdesk — the two commands: `make run` and `make test` (see README).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup setup-dev browser lint test-sqlite test-postgres migrate demo clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+migrate: setup
+	$(BIN)/insurdesk migrate --noinput
+
+demo: migrate
+	$(BIN)/insurdesk demo --if-empty
+
+# The task worker (imports, long jobs) runs beside the web server and stops with it.
+run: demo
+	@echo "insurdesk: http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
+	@$(BIN)/insurdesk db_worker --queue-name "*" >>"$${INSURDESK_DATA_DIR:-var}/worker.log" 2>&1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/insurdesk runserver $(HOST):$(PORT)
+
+# Browser tests drive Debian's chromium; never a downloaded browser.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing chromium and fonts-noto-cjk (apt)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "chromium/fonts-noto-cjk missing: run 'sudo apt-get install chromium fonts-noto-cjk' (browser tests will skip)"; \
+	  fi; \
+	fi
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+test-sqlite: setup-dev
+	DATABASE_URL= $(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-postgres: setup-dev
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('postgres://','postgresql://'), connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== PostgreSQL at $(PG_TEST_URL)"; \
+	  DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 --dist loadfile; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "PostgreSQL does not answer at $(PG_TEST_URL); CI requires it"; exit 1; \
+	else \
+	  echo "PostgreSQL does not answer at $(PG_TEST_URL): skipped (start it to run the suite there too)"; \
+	fi
+
+test: setup-dev browser lint
+	@echo "== SQLite"
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgres
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,470 @@
+#!/usr/bin/env python
+# ruff: noqa: E501 -- benchmark tables and their headings read best unwrapped
+"""Bulk import of the archive table at 1,000,000 rows (issue 4), against the limit and the peer.
+
+    .venv/bin/python bench/import.py [--rows 1000000] [--database-url URL] [--peer-rows 10000]
+
+In one run, on a fresh database of its own (SQLite at var/bench/import.sqlite3 by default; PostgreSQL
+with --database-url postgres://postgres@127.0.0.1:5432/insurdesk_import_bench, created when missing):
+
+1. generates the office archive table (seed 003: 客户姓名, 身份证号码, 联系方式, 地址, 保单号, 保险产品名称 …,
+   20 columns) as a GB18030 CSV of --rows rows; a fifth of the rows are a customer's further policy
+   (most next to the first, some thousands of rows later), so about 80% of the rows are new customers;
+2. django-import-export 4 with default settings (a ModelResource, row by row, with diff) imports the
+   first --peer-rows rows' customers into the empty database; those archives are then deleted;
+3. `insurdesk import` 's pipeline (insurdesk.exchange.pipeline.import_file) imports the whole file
+   with full validation, encryption, history and audit, committing per batch; its rate overall and
+   for the first and last 100,000 rows, and the process's peak memory (getrusage) after it;
+4. the limit: the same customer records, as the import stored them (ciphertext included), written
+   into an empty copy of the customer table with its indexes by plain bulk SQL — executemany on
+   SQLite, COPY on PostgreSQL — in batches of the same size, no checks, no history, no audit.
+
+Rates are given per input row (rows of the file per second), so the limit and the import are
+compared over the same work: the limit's time covers only its inserts and commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "out"
+HEADERS = ["客户姓名", "身份证号码", "联系方式", "地址", "保单号", "保险产品名称", "保险金额", "保险起始日期",
+           "保险到期日期", "缴费方式", "缴费金额", "缴费日期", "缴费状态", "理赔申请日期", "理赔金额", "理赔状态",
+           "沟通日期", "沟通方式", "沟通内容", "后续跟进"]  # fmt: skip
+REGIONS = ("110101", "110105", "110108", "120101", "310104", "310115", "320102", "330106", "350211",
+           "370102", "420102", "440104", "440305", "500103", "510107", "610113")  # fmt: skip
+FIRST_BIRTH = datetime.date(1940, 1, 1)
+BIRTH_DAYS = (datetime.date(2005, 12, 31) - FIRST_BIRTH).days + 1
+ID_SLOTS = len(REGIONS) * BIRTH_DAYS * 1000
+ID_STEP = 2_654_435_761  # a prime: walking the slots by it visits each once, scattered
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美兰霞平刚桂玉萍红娥玲芬燕彬鑫斌宇浩凯"
+DATE_FORMS = ("{:%Y-%m-%d}", "{d.year}/{d.month}/{d.day}", "{d.year}年{d.month}月{d.day}日")
+MODE_WORDS = {
+    "single": "趸缴",
+    "annual": "年缴",
+    "semiannual": "半年缴",
+    "quarterly": "季缴",
+    "monthly": "月缴",
+}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--database-url", default="", help="default: sqlite:///var/bench/import.sqlite3")
+    p.add_argument("--peer-rows", type=int, default=10_000, help="rows for django-import-export (0: skip)")
+    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--skip-limit", action="store_true")
+    p.add_argument("--seed", type=int, default=20261121)
+    p.add_argument("--json", default="", help="also write the figures to this file")
+    return p.parse_args(argv)
+
+
+# --- set-up ----------------------------------------------------------------------------------------------
+
+
+def prepare_database(url: str) -> str:
+    """Return the DATABASE_URL of a fresh benchmark database (never the app's or the tests')."""
+    if not url:
+        path = ROOT / "var" / "bench" / "import.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url[len("sqlite:///") :] + suffix).unlink(missing_ok=True)
+        return url
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    if cfg["NAME"] in ("test", "postgres", "template0", "template1", "insurdesk"):
+        sys.exit(f"refusing to use database {cfg['NAME']!r}: give the benchmark its own")
+    with psycopg.connect(
+        host=cfg["HOST"] or "127.0.0.1",
+        port=cfg["PORT"] or 5432,
+        user=cfg["USER"],
+        password=cfg["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    return url
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insurdesk.settings")
+    os.environ.setdefault("INSURDESK_DEBUG", "0")  # production code path: no query log
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from insurdesk.org.services import unit_create
+    from insurdesk.products.catalogue import load_starter_catalogue
+
+    unit_create(actor=None, code="HQ", name="总公司")
+    load_starter_catalogue()
+
+
+def database_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT sqlite_version()")
+            return f"SQLite {cur.fetchone()[0]}"
+        cur.execute("SHOW server_version")
+        return f"PostgreSQL {cur.fetchone()[0]}"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the file --------------------------------------------------------------------------------------------
+
+
+class People:
+    """Valid, distinct people by a running counter (identity numbers ending in 000 are skipped: see
+    exchange.normalize.looks_truncated)."""
+
+    def __init__(self, seed: int):
+        from insurdesk.identity.resident_id import check_char
+        from insurdesk.identity.testing import MOBILE_PREFIXES
+
+        self.check_char, self.prefixes = check_char, MOBILE_PREFIXES
+        self.rng = random.Random(seed)
+        self.k = 0
+
+    def next(self, i: int) -> tuple[str, str, str, str]:
+        while True:
+            j = (self.k * ID_STEP + 12_345) % ID_SLOTS
+            self.k += 1
+            j, seq = divmod(j, 1000)
+            region, day = divmod(j, BIRTH_DAYS)
+            birth = FIRST_BIRTH + datetime.timedelta(days=day)
+            first17 = f"{REGIONS[region]}{birth:%Y%m%d}{seq:03d}"
+            number = first17 + self.check_char(first17)
+            if not number.endswith("000"):
+                break
+        rng = self.rng
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+        mobile = f"{self.prefixes[i % len(self.prefixes)]}{(i * 7_919) % 100_000_000:08d}"
+        if i % 7 == 0:
+            mobile = f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}"
+        address = f"{rng.choice(('北京市朝阳区', '上海市浦东新区', '广东省深圳市南山区', '四川省成都市武侯区'))}建设路{i % 997 + 1}号"
+        return name, number, mobile, address
+
+
+def generate(path: Path, rows: int, seed: int, products: list) -> int:
+    """Write the archive table; return the number of distinct customers in it."""
+    people, rng = People(seed), random.Random(seed + 1)
+    recent: list[tuple] = []
+    customers = 0
+    with open(path, "w", encoding="gb18030", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADERS)
+        for r in range(rows):
+            if r % 5 == 4 and recent:
+                # a further policy: usually the row before's customer, sometimes one from thousands of rows ago
+                person = recent[-1] if r % 50 != 49 else recent[max(0, len(recent) - 3000)]
+            else:
+                person = people.next(customers)
+                customers += 1
+                recent.append(person)
+                if len(recent) > 5000:
+                    del recent[:1000]
+            product = products[r % len(products)]
+            start = datetime.date(2015, 1, 1) + datetime.timedelta(days=rng.randrange(3000))
+            form = DATE_FORMS[r % 3]
+            mode = product["modes"][r % len(product["modes"])]
+            out.writerow([
+                person[0], person[1], person[2], person[3], f"P{r + 1:012d}", product["name"],
+                f"{rng.randrange(1, 200) * 5}万", form.format(start, d=start),
+                form.format(start.replace(year=start.year + 20), d=start.replace(year=start.year + 20)),
+                MODE_WORDS[mode], f"{rng.randrange(100, 20000):,}元", form.format(start, d=start), "已缴费",
+                "", "", "", "", "", "", "",
+            ])  # fmt: skip
+    return customers
+
+
+# --- the three measurements ------------------------------------------------------------------------------
+
+
+def run_peer(path: Path, rows: int) -> dict:
+    """django-import-export 4, default settings, on the customers of the first `rows` rows."""
+    import tablib
+    from import_export import resources
+
+    from insurdesk.customers.models import Customer
+    from insurdesk.org.models import OrgUnit
+
+    unit = OrgUnit.objects.get(code="HQ")
+
+    class CustomerResource(resources.ModelResource):
+        class Meta:
+            model = Customer
+            fields = (
+                "id",
+                "archive_no",
+                "kind",
+                "name",
+                "id_type",
+                "id_number",
+                "mobile",
+                "residence_address",
+                "unit",
+            )
+
+    # Default settings: import_id_fields = ["id"]; an empty id makes each row a new record.
+    data = tablib.Dataset(
+        headers=[
+            "id",
+            "archive_no",
+            "kind",
+            "name",
+            "id_type",
+            "id_number",
+            "mobile",
+            "residence_address",
+            "unit",
+        ]
+    )
+    with open(path, encoding="gb18030", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for i, row in zip(range(rows), reader, strict=False):
+            data.append(
+                [
+                    "",
+                    f"IE{i:010d}",
+                    "individual",
+                    row[0],
+                    "resident_id",
+                    row[1],
+                    row[2].replace(" ", ""),
+                    row[3],
+                    unit.pk,
+                ]
+            )
+    started, cpu = time.perf_counter(), time.process_time()
+    result = CustomerResource().import_data(data, dry_run=False, raise_errors=False)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    written = Customer.objects.filter(archive_no__startswith="IE").count()
+    # Leave the table as the import will find it: empty.
+    Customer.history.filter(archive_no__startswith="IE").delete()
+    Customer.objects.filter(archive_no__startswith="IE").delete()
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rate": rows / seconds,
+        "cpu_seconds": cpu,
+        "cpu_rate": rows / cpu,
+        "written": written,
+        "errors": len(result.row_errors()),
+    }
+
+
+def run_import(path: Path, batch_size: int) -> dict:
+    from insurdesk.exchange.pipeline import import_file
+
+    marks: list[tuple[int, float]] = []
+    last_print = [0.0]
+
+    def progress(run):
+        now = time.perf_counter()
+        marks.append((run.processed, now))
+        if now - last_print[0] > 30 or run.status == "done":
+            last_print[0] = now
+            elapsed = now - marks[0][1]
+            rate = (run.processed - marks[0][0]) / elapsed if elapsed else 0
+            print(
+                f"  import {run.processed:>9,}/{run.total_rows:,} rows  {rate:>7,.0f} rows/s  "
+                f"peak {peak_mb():.0f} MB",
+                flush=True,
+            )
+
+    started, cpu = time.perf_counter(), time.process_time()
+    run = import_file(actor=None, path=path, batch_size=batch_size, progress=progress)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    marks = [m for m in marks if m[0] > 0] or marks
+    return {
+        "seconds": seconds,
+        "rate": run.processed / seconds,
+        "processed": run.processed,
+        "cpu_seconds": cpu,
+        "cpu_rate": run.processed / cpu,
+        "load_after": os.getloadavg()[0],
+        "created": run.created,
+        "merged": run.merged,
+        "refused": run.refused,
+        "status": run.status,
+        "first_100k": _window(marks, started, 0, 100_000),
+        "last_100k": _window(marks, started, run.processed - 100_000, run.processed),
+        "first_10k": _window(marks, started, 0, 10_000),
+    }
+
+
+def _at(marks, started, rows: int) -> float:
+    """Return the moment `rows` rows were done, interpolated between committed batches."""
+    prev = (0, started)
+    for done, t in marks:
+        if done >= rows:
+            span = done - prev[0]
+            return prev[1] + (t - prev[1]) * ((rows - prev[0]) / span if span else 1)
+        prev = (done, t)
+    return prev[1]
+
+
+def _window(marks, started, a: int, b: int) -> float | None:
+    a = max(a, 0)
+    if b <= a or not marks or b > marks[-1][0]:
+        return None
+    t = _at(marks, started, b) - _at(marks, started, a)
+    return (b - a) / t if t > 0 else None
+
+
+def run_limit(input_rows: int, batch_size: int) -> dict:
+    """Write the stored customer records again by plain bulk SQL into an empty copy of the table."""
+    from django.db import connection
+
+    from insurdesk.customers.models import Customer
+
+    table = Customer._meta.db_table
+    columns = [f.column for f in Customer._meta.concrete_fields]
+    cols = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute(f"SELECT sql FROM sqlite_master WHERE tbl_name = '{table}' AND sql IS NOT NULL")
+            ddl = [row[0] for row in cur.fetchall()]
+            cur.execute("DROP TABLE IF EXISTS bench_limit")
+            for statement in ddl:
+                statement = statement.replace(f'"{table}"', '"bench_limit"')
+                for kind in ("INDEX ", "UNIQUE INDEX "):
+                    statement = statement.replace(f'CREATE {kind}"', f'CREATE {kind}"bl_')
+                cur.execute(statement)
+        else:
+            cur.execute("DROP TABLE IF EXISTS bench_limit")
+            cur.execute(f'CREATE TABLE bench_limit (LIKE "{table}" INCLUDING ALL)')
+    raw = connection.connection
+    total, spent, cpu, last_id = 0, 0.0, 0.0, 0
+    placeholders = ", ".join("?" for _ in columns)
+    while True:
+        with connection.cursor() as cur:
+            cur.execute(
+                f'SELECT {cols} FROM "{table}" WHERE id > %s ORDER BY id LIMIT %s', [last_id, batch_size]
+            )
+            rows = cur.fetchall()
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if connection.vendor == "sqlite":
+            raw.execute("BEGIN IMMEDIATE")
+            raw.executemany(f"INSERT INTO bench_limit ({cols}) VALUES ({placeholders})", rows)
+            raw.execute("COMMIT")
+        else:
+            with raw.cursor() as pg, pg.copy(f"COPY bench_limit ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+        spent += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+        total += len(rows)
+    return {
+        "records": total,
+        "seconds": spent,
+        "rate": input_rows / spent if spent else None,
+        "cpu_seconds": cpu,
+        "records_per_s": total / spent if spent else None,
+    }
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    url = prepare_database(args.database_url)
+    setup_django(url)
+    from insurdesk.products.models import Product
+
+    products = [
+        {"name": p.name, "modes": p.payment_modes or ["annual"]}
+        for p in Product.objects.filter(is_rider=False, is_group=False).order_by("code")
+    ]
+    OUT.mkdir(parents=True, exist_ok=True)
+    from django.db import connection
+
+    # One file per database: two runs side by side must not rewrite the file the other is reading.
+    path = OUT / f"archive-{args.rows}-{connection.vendor}.csv"
+    t = time.perf_counter()
+    customers = generate(path, args.rows, args.seed, products)
+    print(
+        f"bench/import.py: {args.rows:,} rows ({customers:,} customers) in {path.name}, "
+        f"{path.stat().st_size / 1e6:.0f} MB, written in {time.perf_counter() - t:.0f} s; {database_version()}; "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; {datetime.datetime.now():%Y-%m-%d %H:%M}",
+        flush=True,
+    )
+    figures = {
+        "rows": args.rows,
+        "customers": customers,
+        "database": database_version(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+        "when": datetime.datetime.now().isoformat(timespec="minutes"),
+    }
+    if args.peer_rows:
+        figures["peer"] = run_peer(path, args.peer_rows)
+        print(
+            f"django-import-export (defaults), first {args.peer_rows:,} rows: "
+            f"{figures['peer']['rate']:,.0f} rows/s, {figures['peer']['cpu_rate']:,.0f} per CPU-second "
+            f"({figures['peer']['written']:,} written, {figures['peer']['errors']} row errors)",
+            flush=True,
+        )
+    figures["import"] = run_import(path, args.batch_size)
+    figures["peak_mb"] = peak_mb()
+    imp = figures["import"]
+    print(
+        f"import (validation, encryption, history, audit): {imp['processed']:,} rows in {imp['seconds']:,.0f} s = "
+        f"{imp['rate']:,.0f} rows/s; first 100k {imp['first_100k'] or 0:,.0f}, last 100k "
+        f"{imp['last_100k'] or 0:,.0f} rows/s; created {imp['created']:,}, merged {imp['merged']:,}, "
+        f"refused {imp['refused']:,}; peak memory {figures['peak_mb']:.0f} MB; "
+        f"CPU {imp['cpu_seconds']:,.0f} s = {imp['cpu_rate']:,.0f} rows per CPU-second",
+        flush=True,
+    )
+    if not args.skip_limit:
+        figures["limit"] = run_limit(args.rows, args.batch_size)
+        lim = figures["limit"]
+        print(
+            f"limit (plain bulk SQL of the {lim['records']:,} stored records): {lim['seconds']:.1f} s = "
+            f"{lim['rate']:,.0f} input rows/s ({lim['records_per_s']:,.0f} records/s)"
+        )
+        figures["ratio_to_limit"] = imp["rate"] / lim["rate"]
+        print(f"import / limit = {figures['ratio_to_limit']:.3f}")
+    if args.peer_rows:
+        figures["ratio_to_peer_first_10k"] = (imp["first_10k"] or 0) / figures["peer"]["rate"]
+        print(f"import (first 10k rows) / django-import-export = {figures['ratio_to_peer_first_10k']:.1f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    main()

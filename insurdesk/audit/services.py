@@ -1,0 +1,144 @@
+"""Append to and verify the tamper-evident log."""
+
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from insurdesk.audit.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _canonical(seq, at, actor_id, actor_name, action, target_type, target_id, detail, ip) -> bytes:
+    body = [
+        seq,
+        at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+        actor_id,
+        actor_name,
+        action,
+        target_type,
+        target_id,
+        detail,
+        ip,
+    ]
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def entry_hash(prev_hash: str, **fields) -> str:
+    return hashlib.sha256(prev_hash.encode() + _canonical(**fields)).hexdigest()
+
+
+def _target(target, target_type, target_id):
+    if target is not None:
+        return f"{target._meta.app_label}.{target._meta.model_name}", str(target.pk)
+    return target_type or "", str(target_id or "")
+
+
+@dataclass
+class PendingEntry:
+    action: str
+    actor: object = None
+    target: object = None
+    target_type: str = ""
+    target_id: str = ""
+    detail: dict | None = None
+    ip: str | None = None
+
+
+def audit_log(
+    *,
+    actor,
+    action: str,
+    target=None,
+    target_type: str = "",
+    target_id="",
+    detail: dict | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain, in the caller's transaction."""
+    return audit_log_many(
+        [
+            PendingEntry(
+                action=action,
+                actor=actor,
+                target=target,
+                target_type=target_type,
+                target_id=target_id,
+                detail=detail,
+                ip=ip,
+            )
+        ]
+    )[0]
+
+
+@transaction.atomic
+def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
+    """Append entries in order under one lock of the chain head (bulk paths write their audit too)."""
+    head, _ = AuditHead.objects.get_or_create(id=1)
+    head = AuditHead.objects.select_for_update().get(id=1)
+    now = timezone.now()
+    seq, prev = head.seq, head.hash
+    rows = []
+    for p in pending:
+        seq += 1
+        ttype, tid = _target(p.target, p.target_type, p.target_id)
+        actor = p.actor if p.actor is not None and getattr(p.actor, "is_authenticated", False) else None
+        fields = dict(
+            seq=seq,
+            at=now,
+            actor_id=actor.pk if actor else None,
+            actor_name=actor.get_username() if actor else "system",
+            action=p.action,
+            target_type=ttype,
+            target_id=tid,
+            detail=json.loads(json.dumps(p.detail or {}, default=str)),
+            ip=p.ip,
+        )
+        h = entry_hash(prev, **fields)
+        rows.append(AuditEntry(prev_hash=prev, hash=h, **fields))
+        prev = h
+    AuditEntry.objects.bulk_create(rows, batch_size=500)
+    AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
+    return rows
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def audit_verify(*, batch: int = 5000) -> VerifyResult:
+    """Walk the chain; report the first entry altered, removed or inserted."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    qs = AuditEntry.objects.order_by("seq")
+    for e in qs.iterator(chunk_size=batch):
+        if e.seq != expected_seq:
+            kind = "removed" if e.seq > expected_seq else "inserted"
+            return VerifyResult(False, checked, expected_seq, f"{kind}: 序号 {expected_seq} 处链条不连续")
+        if e.prev_hash != prev:
+            return VerifyResult(False, checked, e.seq, "inserted or removed: 前序哈希不符")
+        fields = dict(
+            seq=e.seq,
+            at=e.at,
+            actor_id=e.actor_id,
+            actor_name=e.actor_name,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            detail=e.detail,
+            ip=e.ip,
+        )
+        if entry_hash(prev, **fields) != e.hash:
+            return VerifyResult(False, checked, e.seq, "altered: 内容与哈希不符")
+        prev, expected_seq, checked = e.hash, expected_seq + 1, checked + 1
+    head = AuditHead.objects.filter(id=1).first()
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return VerifyResult(False, checked, checked + 1, "removed: 链尾记录缺失")
+    return VerifyResult(True, checked)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ExchangeConfig(AppConfig):
+    name = "insurdesk.exchange"
+    label = "exchange"
+    verbose_name = "批量导入导出"

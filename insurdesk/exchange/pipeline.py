@@ -1,0 +1,842 @@
+"""The import pipeline: read → normalise → validate → write, in batches of one transaction each.
+
+Rules (docs/design/exchange.md has the long form):
+
+- A row is imported under the rules of entry by hand: new archives through the bulk path
+  (`customers.bulk.customer_bulk_create`: the form's validation, encryption, identity hash, history,
+  audit), changed archives through `customers.services.customer_update` (history and audit of each
+  change). An empty cell never clears a stored value.
+- A row's identity (the keyed hash of its cleaned identity number) decides whether it is new, already
+  archived and unchanged, or a change. Importing the same file twice therefore changes nothing.
+- Rows of one customer merge: the first row that passes sets the values, later rows may add values
+  it left empty; a later row that contradicts an earlier one is refused (code "conflict") — nothing
+  tells which of two phones is right, and taking the last one would make a re-import flip them back
+  and forth.
+- Each batch — its archives, history, audit entries, the problems found and the run's progress — is
+  committed in one transaction, so a killed run leaves no half row and a re-run resumes after the
+  last committed batch. `--dry-run` does all the work of each batch and rolls it back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from insurdesk.audit.services import audit_log
+from insurdesk.common.errors import DomainError, FieldError, NotAllowed, ValidationFailed
+from insurdesk.customers.bulk import customer_bulk_create
+from insurdesk.customers.keys import identity_hash
+from insurdesk.customers.models import Customer
+from insurdesk.customers.services import customer_update
+from insurdesk.customers.validation import clean_corporate, clean_individual
+from insurdesk.exchange import normalize as N
+from insurdesk.exchange.headers import (
+    ARCHIVE,
+    COLUMNS,
+    CORPORATE,
+    CUSTOMER,
+    TEMPLATES,
+    Mapping,
+    map_headers,
+)
+from insurdesk.exchange.models import ImportIssue, ImportRun, IssueLevel, RunStatus
+from insurdesk.exchange.readers import Table, Unreadable, open_table
+from insurdesk.exchange.rows import (
+    _CUSTOMER_EXTRA,
+    _FIELD_ALIASES,
+    MAX_VALUE_CHARS,
+    Issue,
+    Row,
+    _convert,
+    _fill,
+    _fingerprint,
+    _Seen,
+    _unpack,
+    cheap_key,
+    masked,
+)
+from insurdesk.exchange.runs import claim, file_sha256, resumable_run
+from insurdesk.exchange.sections import CHECKED, PolicyCheck, not_imported_message
+from insurdesk.identity.documents import check_document
+from insurdesk.identity.errors import IdentityError
+from insurdesk.identity.normalize import clean_code
+from insurdesk.identity.resident_id import check_char
+from insurdesk.identity.uscc import parse_uscc
+from insurdesk.org.policy import can
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+Progress = Callable[[ImportRun], None]
+
+# Section handlers beyond the customer (policies, payments, claims, contacts) register here when
+# their models exist; a file's columns of a section without a handler are reported, not dropped.
+SECTION_HANDLERS: dict[str, object] = {}
+
+
+def import_file(
+    *,
+    actor,
+    path,
+    dry_run: bool = False,
+    run: ImportRun | None = None,
+    file_name: str = "",
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> ImportRun:
+    """Import a customer list or archive table; return its run with counts, problems and status.
+
+    A run of the same file left unfinished by a killed process is resumed where it stopped.
+    """
+    if actor is not None and not (actor.is_superuser or can(actor, "exchange.import")):
+        raise NotAllowed(FieldError("", "forbidden", "您的角色无权批量导入"))
+    if run is None:
+        digest = file_sha256(path)
+        run = None if dry_run else resumable_run(actor=actor, file_hash=digest)
+        if run is None:
+            run = ImportRun.objects.create(
+                file_name=(file_name or os.path.basename(str(path)))[:200],
+                file_path=str(path),
+                file_hash=digest,
+                file_size=os.path.getsize(path),
+                dry_run=dry_run,
+                created_by=actor if actor is not None and actor.pk else None,
+            )
+    claim(run)
+    try:
+        _Importer(actor=actor, run=run, batch_size=batch_size, progress=progress).run()
+    except Unreadable as exc:
+        _fail(run, str(exc))
+    except Exception as exc:
+        _fail(
+            run,
+            f"导入中断：{type(exc).__name__}: {exc}（已提交的批次保留，重新导入同一文件将从中断处继续）",
+            keep_open=True,
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _fail(run: ImportRun, message: str, *, keep_open: bool = False) -> None:
+    fields = {"message": message[:2000], "heartbeat_at": timezone.now(), "worker": ""}
+    if not keep_open:
+        fields.update(status=RunStatus.FAILED, finished_at=timezone.now())
+    ImportRun.objects.filter(pk=run.pk).update(**fields)
+    run.refresh_from_db()
+
+
+class _Rollback(Exception):
+    """Raised inside a dry-run batch to undo its writes."""
+
+
+@dataclass
+class _Outcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    refused: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+
+class _Importer:
+    def __init__(self, *, actor, run: ImportRun, batch_size: int, progress: Progress | None):
+        self.actor = actor
+        self.run_record = run
+        self.batch_size = max(1, batch_size)
+        self.progress = progress
+        self.table: Table | None = None
+        self.mapping: Mapping | None = None
+        self.kind = "individual"
+        self.repeated: set[int] = set()
+        self.seen: dict[str, _Seen] = {}
+        self.fp_fields: tuple[str, ...] = ()
+        self.policy_check: PolicyCheck | None = None
+        self.damaged_columns: set[int] = set()  # identity columns holding numbers Excel damaged
+        self._units: dict[str, int | None] = {}
+        self._agents: dict[str, int | None] = {}
+
+    # -- set-up --
+
+    def run(self) -> None:
+        run = self.run_record
+        self.table = table = open_table(run.file_path)
+        try:
+            self.mapping = mapping = map_headers(table.headers)
+            self.kind = CORPORATE if mapping.template == CORPORATE else "individual"
+            id_key = "uscc" if self.kind == CORPORATE else "id_number"
+            if not mapping.has(id_key):
+                wanted = "统一社会信用代码" if self.kind == CORPORATE else "证件号码（或 身份证号码）"
+                raise Unreadable(
+                    f"缺少必需的列：{wanted}；第 {table.header_row} 行的列名为："
+                    + "、".join(str(h) for h in table.headers if h not in (None, ""))
+                )
+            self.id_index = mapping.index_of(id_key)
+            # Columns of sections that cannot be imported yet are reported once, not read.
+            self.columns = [
+                (i, c)
+                for i, c in mapping.fields.items()
+                if c.section == CUSTOMER or c.section in SECTION_HANDLERS or c.section in CHECKED
+            ]
+            self.policy_check = PolicyCheck() if CHECKED & mapping.sections() else None
+            self.fp_fields = tuple(
+                sorted(
+                    {c.key for c in mapping.fields.values() if c.section == CUSTOMER} - _CUSTOMER_EXTRA
+                    | self._contact_fields()
+                )
+            )
+            resuming = run.rows_done > 0
+            if not run.columns:
+                self._record_file_issues()
+            self._prepass()
+            if resuming:
+                self._rebuild_seen()
+            self._loop()
+        finally:
+            table.close()
+
+    def _contact_fields(self) -> set[str]:
+        return {"mobile", "landline", "email"} if self.mapping.has("phone") else set()
+
+    def _record_file_issues(self) -> None:
+        run, mapping, table = self.run_record, self.mapping, self.table
+        header_row = table.header_row
+        issues = []
+        for _, header in mapping.unknown:
+            issues.append(
+                Issue(
+                    header_row,
+                    header,
+                    "",
+                    "unknown_column",
+                    f"未识别的列“{header}”，本列未导入（可用的列名见模板的“填写说明”）",
+                    IssueLevel.WARNING,
+                )
+            )
+        for _, header, first in mapping.duplicate:
+            issues.append(
+                Issue(
+                    header_row,
+                    header,
+                    "",
+                    "duplicate_column",
+                    f"与第 {first + 1} 列（{mapping.headers[first]}）重复，本列未导入",
+                    IssueLevel.WARNING,
+                )
+            )
+        missing_sections = sorted(
+            s for s in mapping.sections() if s != CUSTOMER and s not in SECTION_HANDLERS
+        )
+        for section in missing_sections:
+            for i, col in mapping.fields.items():
+                if col.section == section:
+                    issues.append(
+                        Issue(
+                            header_row,
+                            mapping.headers[i],
+                            "",
+                            "not_imported",
+                            not_imported_message(section),
+                            IssueLevel.WARNING,
+                        )
+                    )
+        columns = {
+            "template": mapping.template,
+            "template_label": TEMPLATES[mapping.template],
+            "format": table.format,
+            "encoding": table.encoding,
+            "sheet": table.sheet_name,
+            "header_row": header_row,
+            "mapped": {mapping.headers[i]: c.key for i, c in sorted(mapping.fields.items())},
+            "unknown": [h for _, h in mapping.unknown],
+            "not_imported_sections": missing_sections,
+        }
+        with transaction.atomic():
+            ImportIssue.objects.bulk_create([self._issue_model(i) for i in issues])
+            ImportRun.objects.filter(pk=run.pk).update(
+                columns=columns, template=mapping.template, warnings=F("warnings") + len(issues)
+            )
+        run.refresh_from_db()
+
+    def _issue_model(self, issue: Issue) -> ImportIssue:
+        return ImportIssue(
+            run_id=self.run_record.pk,
+            row=issue.row,
+            column=issue.column[:100],
+            value=issue.value[:MAX_VALUE_CHARS],
+            code=issue.code[:40],
+            message=issue.message[:500],
+            level=issue.level,
+        )
+
+    def _prepass(self) -> None:
+        """Count the rows and find the identities that occur in more than one row."""
+        once: set[int] = set()
+        repeated: set[int] = set()
+        total = 0
+        idx = self.id_index
+        identity_columns = [i for i, c in self.mapping.fields.items() if c.kind == "identity"]
+        damaged = self.damaged_columns
+        for _, cells in self.table.rows():
+            total += 1
+            for i in identity_columns:
+                if (
+                    i not in damaged
+                    and i < len(cells)
+                    and not N.is_blank(cells[i])
+                    and N.is_damaged_identity(cells[i])
+                ):
+                    damaged.add(i)
+            key = cheap_key(cells[idx]) if idx < len(cells) else None
+            if key is None:
+                continue
+            if key in once:
+                repeated.add(key)
+            else:
+                once.add(key)
+        self.repeated = repeated
+        ImportRun.objects.filter(pk=self.run_record.pk).update(total_rows=total)
+        self.run_record.total_rows = total
+
+    def _rebuild_seen(self) -> None:
+        """After a restart, recover the merge state of customers whose first rows were committed."""
+        done = self.run_record.rows_done
+        refused = set(
+            ImportIssue.objects.filter(
+                run=self.run_record, level=IssueLevel.ERROR, row__lte=done
+            ).values_list("row", flat=True)
+        )
+        idx = self.id_index
+        for number, cells in self.table.rows():
+            if number > done:
+                break
+            if number in refused or idx >= len(cells) or cheap_key(cells[idx]) not in self.repeated:
+                continue
+            # Same order of checks as the loop: a row refused there was recorded as refused.
+            row = self._normalise(number, cells)
+            row.key = self._identity_key(row.data)
+            if row.key is not None and not row.refused:
+                self._remember(row.key, row)
+
+    # -- the loop --
+
+    def _loop(self) -> None:
+        run = self.run_record
+        if self.progress is not None:
+            self.progress(run)
+        batch: list[Row] = []
+        for number, cells in self.table.rows(start_after=run.rows_done):
+            batch.append(self._normalise(number, cells))
+            if len(batch) >= self.batch_size:
+                self._commit(batch)
+                batch = []
+        if batch:
+            self._commit(batch)
+        with transaction.atomic():
+            now = timezone.now()
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.DONE, finished_at=now, heartbeat_at=now, worker=""
+            )
+            run.refresh_from_db()
+            if not run.dry_run:
+                audit_log(
+                    actor=self.actor,
+                    action="exchange.import",
+                    target=run,
+                    detail={
+                        "file": run.file_name,
+                        "sha256": run.file_hash,
+                        "rows": run.processed,
+                        "created": run.created,
+                        "updated": run.updated,
+                        "unchanged": run.unchanged,
+                        "merged": run.merged,
+                        "refused": run.refused,
+                    },
+                )
+        if self.progress is not None:
+            self.progress(run)
+
+    def _commit(self, batch: list[Row]) -> None:
+        run = self.run_record
+        with transaction.atomic():
+            if run.dry_run:
+                outcome = _Outcome()
+                try:
+                    with transaction.atomic():
+                        outcome = self._write(batch)
+                        raise _Rollback
+                except _Rollback:
+                    pass
+            else:
+                outcome = self._write(batch)
+            ImportIssue.objects.bulk_create([self._issue_model(i) for i in outcome.issues], batch_size=500)
+            warnings = sum(1 for i in outcome.issues if i.level == IssueLevel.WARNING)
+            ImportRun.objects.filter(pk=run.pk).update(
+                rows_done=batch[-1].number,
+                processed=F("processed") + len(batch),
+                created=F("created") + outcome.created,
+                updated=F("updated") + outcome.updated,
+                unchanged=F("unchanged") + outcome.unchanged,
+                merged=F("merged") + outcome.merged,
+                refused=F("refused") + outcome.refused,
+                warnings=F("warnings") + warnings,
+                heartbeat_at=timezone.now(),
+            )
+        run.refresh_from_db()
+        if self.progress is not None:
+            self.progress(run)
+
+    # -- one row --
+
+    def _normalise(self, number: int, cells: list) -> Row:
+        row = Row(number)
+        mapping = self.mapping
+        if self.id_index < len(cells):
+            row.cheap = cheap_key(cells[self.id_index])
+        for i, col in self.columns:
+            value = cells[i] if i < len(cells) else None
+            if N.is_blank(value):
+                continue
+            try:
+                converted = _convert(col, value, mapping.scales.get(i, 1))
+                if col.kind == "identity" and N.looks_truncated(converted):
+                    self._check_truncated(i, converted)
+            except N.Refused as exc:
+                if col.section != CUSTOMER and col.section not in SECTION_HANDLERS:
+                    # A part that is only checked: a notice, the customer is still imported.
+                    message = exc.message + "（本行保单未导入）"
+                    row.issues.append(
+                        Issue(
+                            number,
+                            mapping.headers[i],
+                            masked(col, value),
+                            exc.code,
+                            message,
+                            IssueLevel.WARNING,
+                        )
+                    )
+                    continue
+                row.issues.append(
+                    Issue(number, mapping.headers[i], masked(col, value), exc.code, exc.message)
+                )
+                row.source[col.key] = i
+                row.bad.update(("mobile", "landline", "email") if col.key == "phone" else (col.key,))
+                continue
+            if converted is None:
+                continue
+            if col.section != CUSTOMER:
+                if col.key == "policy_no" and isinstance(value, float):
+                    message = "保单号被存成了数字，开头的0可能已丢失（请把该列设为文本格式）；本行保单未导入"
+                    row.issues.append(
+                        Issue(
+                            number,
+                            mapping.headers[i],
+                            masked(col, value),
+                            "damaged",
+                            message,
+                            IssueLevel.WARNING,
+                        )
+                    )
+                row.sections.setdefault(col.section, {})[col.key] = converted
+            elif col.key == "phone":
+                for key, v in converted.items():
+                    self._put(row, key, v, i, value)
+            elif col.key == "archive_no":
+                row.archive_no = converted
+            else:
+                self._put(row, col.key, converted, i, value)
+        self._resolve_assignment(row)
+        if self.policy_check is not None and row.sections:
+            self._check_parts(row, cells)
+        if row.data.get("id_number") and "id_type" not in row.data and self.kind != CORPORATE:
+            row.data["id_type"] = "resident_id"
+        for number_key, type_key in (
+            ("legal_rep_id_number", "legal_rep_id_type"),
+            ("contact_id_number", "contact_id_type"),
+        ):
+            if row.data.get(number_key) and type_key not in row.data:
+                row.data[type_key] = "resident_id"
+        return row
+
+    def _check_truncated(self, index: int, number: str) -> None:
+        compact = clean_code(number)
+        if check_char(compact[:17]) != compact[17]:
+            raise N.Refused("id_damaged", N.TRUNCATED_ID)
+        if index in self.damaged_columns:
+            raise N.Refused("id_damaged", N.TRUNCATED_COLUMN)
+
+    def _check_parts(self, row: Row, cells: list) -> None:
+        mapping = self.mapping
+        for key, code, message in self.policy_check.check(row.sections):
+            index = mapping.index_of(key)
+            if index is None:
+                header, shown = _label(key, ARCHIVE), ""
+            else:
+                header = mapping.headers[index]
+                shown = masked(mapping.fields[index], cells[index]) if index < len(cells) else ""
+            row.issues.append(Issue(row.number, header, shown, code, message, IssueLevel.WARNING))
+
+    def _put(self, row: Row, key: str, value, index: int, raw) -> None:
+        if key in row.data and row.data[key] != value:
+            mapping = self.mapping
+            first = row.source[key]
+            row.issues.append(
+                Issue(
+                    row.number,
+                    mapping.headers[index],
+                    masked(mapping.fields[index], raw),
+                    "ambiguous",
+                    f"与本行“{mapping.headers[first]}”列的值不一致，无法确定使用哪一个",
+                )
+            )
+            return
+        row.data[key] = value
+        row.source[key] = index
+
+    def _resolve_assignment(self, row: Row) -> None:
+        from insurdesk.org.models import OrgUnit, User
+
+        code = row.data.pop("unit_code", None)
+        if code is not None:
+            if code not in self._units:
+                unit = OrgUnit.objects.filter(code=code).first() or OrgUnit.objects.filter(name=code).first()
+                self._units[code] = unit.pk if unit else None
+            if self._units[code] is None:
+                self._column_issue(row, "unit_code", code, "not_found", f"所属机构代码“{code}”不存在")
+            else:
+                row.data["unit_id"] = self._units[code]
+                row.source["unit_id"] = row.source["unit_code"]
+        username = row.data.pop("agent_username", None)
+        if username is not None:
+            if username not in self._agents:
+                agent = User.objects.filter(username=username, role="agent", is_active=True).first()
+                self._agents[username] = agent.pk if agent else None
+            if self._agents[username] is None:
+                self._column_issue(
+                    row,
+                    "agent_username",
+                    username,
+                    "not_found",
+                    f"业务员“{username}”不存在或不是在职的业务员",
+                )
+            else:
+                row.data["agent_id"] = self._agents[username]
+                row.source["agent_id"] = row.source["agent_username"]
+
+    def _column_issue(
+        self, row: Row, key: str, value, code: str, message: str, level: str = IssueLevel.ERROR
+    ) -> None:
+        field = _FIELD_ALIASES.get(key, key)
+        index = row.source.get(field)
+        if index is None:
+            index = self.mapping.index_of(field)
+        if index is None and key in ("mobile", "landline", "email"):
+            index = self.mapping.index_of("phone")
+        col = self.mapping.fields.get(index) if index is not None else None
+        header = (
+            self.mapping.headers.get(index, key) if index is not None else _label(key, self.mapping.template)
+        )
+        if value is None and index is not None:
+            value = row.data.get(_FIELD_ALIASES.get(key, key))
+        row.issues.append(Issue(row.number, header, masked(col, value), code, message, level))
+
+    def _identity_key(self, data: dict) -> str | None:
+        try:
+            if self.kind == CORPORATE:
+                number = data.get("uscc")
+                return identity_hash("uscc", parse_uscc(number).code) if number else None
+            number = data.get("id_number")
+            if not number:
+                return None
+            id_type = data.get("id_type") or "resident_id"
+            return identity_hash(id_type, check_document(id_type, number).number)
+        except (IdentityError, ValueError, TypeError, KeyError):
+            return None
+
+    def _clean(self, data: dict, *, creating: bool) -> tuple[dict, list[str]]:
+        data = {k: v for k, v in data.items() if k not in ("unit_id", "agent_id")}
+        if self.kind == CORPORATE:
+            return clean_corporate(
+                data,
+                creating=creating,
+                allow_uscc_override=self.actor is None or can(self.actor, "customer.override_uscc"),
+            )
+        return clean_individual(data, creating=creating)
+
+    def _refuse_with_validation(self, row: Row) -> None:
+        """Add the validation errors of the row's other fields, so one report names all its problems."""
+        bad = row.bad
+        data = {k: v for k, v in row.data.items() if k not in bad}
+        try:
+            self._clean(data, creating=False)
+        except ValidationFailed as exc:
+            for err in exc.errors:
+                if _FIELD_ALIASES.get(err.field, err.field) not in bad:
+                    self._column_issue(row, err.field, None, err.code, err.message)
+        except (ValueError, TypeError, ArithmeticError):
+            pass
+
+    def _remember(self, key: str, row: Row) -> None:
+        seen = self.seen.get(key)
+        fp = _fingerprint(self.fp_fields, row.data)
+        if seen is None:
+            self.seen[key] = _Seen(row.number, fp)
+            return
+        seen.fp = _fill(self.fp_fields, seen.fp, fp)
+
+    def _conflicts(self, row: Row, first_row: int, fp: bytes) -> bool:
+        """Refuse the row's values that differ from those an earlier row of the same customer gave."""
+        old, new = (
+            _unpack(self.fp_fields, fp),
+            _unpack(self.fp_fields, _fingerprint(self.fp_fields, row.data)),
+        )
+        clashes = [f for f, o, n in zip(self.fp_fields, old, new, strict=True) if o and n and o != n]
+        for f in clashes:
+            self._column_issue(
+                row,
+                f,
+                None,
+                "conflict",
+                f"与第 {first_row} 行（同一客户）的值不同；同一客户的多行须一致，本行未导入",
+            )
+        return bool(clashes)
+
+    # -- one batch --
+
+    def _write(self, batch: list[Row]) -> _Outcome:
+        out = _Outcome()
+        groups: dict[str, list[Row]] = {}
+        for row in batch:
+            if not row.refused:
+                row.key = self._identity_key(row.data)
+                if row.key is None:
+                    self._refuse_with_validation(row)
+                    if not row.refused:  # the identity rule failed in a way validation did not name
+                        self._column_issue(row, "id_number", None, "format", "证件号码无法识别")
+            else:
+                self._refuse_with_validation(row)
+            if row.refused:
+                out.refused += 1
+                out.issues.extend(row.issues)
+                continue
+            groups.setdefault(row.key, []).append(row)
+        existing = self._existing(list(groups))
+        new_groups: list[tuple[str, list[Row], dict]] = []
+        for key, rows in groups.items():
+            accepted = self._merge(key, rows, out)
+            if not accepted:
+                continue
+            customer = existing.get(key)
+            if customer is not None:
+                self._apply_to_existing(customer, accepted, out, again=key in self.seen)
+            elif key in self.seen and self.seen[key].first_row < accepted[0].number:
+                # Archived earlier in this run and rolled back: only in a dry run.
+                self._validate_only(accepted, out)
+            else:
+                data = {}
+                for row in accepted:
+                    for k, v in row.data.items():
+                        data.setdefault(k, v)
+                new_groups.append((key, accepted, data))
+        if new_groups:
+            self._create(new_groups, out)
+        for rows in groups.values():
+            for row in rows:
+                out.issues.extend(i for i in row.issues)
+        if self.repeated:
+            for key, rows in groups.items():
+                for row in rows:
+                    if not row.refused and row.cheap in self.repeated:
+                        self._remember(key, row)
+        return out
+
+    def _existing(self, keys: list[str]) -> dict[str, Customer]:
+        found = {}
+        for i in range(0, len(keys), 500):
+            for c in Customer.objects.filter(id_hash__in=keys[i : i + 500]):
+                found[c.id_hash] = c
+        return found
+
+    def _merge(self, key: str, rows: list[Row], out: _Outcome) -> list[Row]:
+        """Return the rows of one customer that agree with what earlier rows gave; refuse the others."""
+        seen = self.seen.get(key)
+        accepted: list[Row] = []
+        merged: dict = {}
+        for row in rows:
+            if seen is None and not accepted:
+                accepted.append(row)
+                merged.update(row.data)
+                continue
+            try:
+                self._clean(row.data, creating=False)
+            except ValidationFailed as exc:
+                for err in exc.errors:
+                    self._column_issue(row, err.field, None, err.code, err.message)
+                out.refused += 1
+                continue
+            if seen is not None:
+                first_row, fp = (
+                    seen.first_row,
+                    _fill(self.fp_fields, seen.fp, _fingerprint(self.fp_fields, merged)),
+                )
+            else:
+                first_row, fp = accepted[0].number, _fingerprint(self.fp_fields, merged)
+            if self._conflicts(row, first_row, fp):
+                out.refused += 1
+                continue
+            accepted.append(row)
+            for k, v in row.data.items():
+                merged.setdefault(k, v)
+        return accepted
+
+    def _check_archive_no(self, customer: Customer | None, rows: list[Row]) -> bool:
+        ok = True
+        for row in rows:
+            if row.archive_no is None:
+                continue
+            if customer is None:
+                self._column_issue(
+                    row,
+                    "archive_no",
+                    row.archive_no,
+                    "archive_no_unused",
+                    f"客户号“{row.archive_no}”未使用：新档案的客户号由系统分配",
+                    IssueLevel.WARNING,
+                )
+            elif row.archive_no != customer.archive_no:
+                self._column_issue(
+                    row,
+                    "archive_no",
+                    row.archive_no,
+                    "archive_no_mismatch",
+                    f"该证件的档案客户号为 {customer.archive_no}，与本行填写的不一致，本行未导入",
+                )
+                ok = False
+        return ok
+
+    def _apply_to_existing(self, customer: Customer, rows: list[Row], out: _Outcome, *, again: bool) -> None:
+        """Bring an archive up to date with the rows of its customer; `again` when this run met it before."""
+        first = 0 if again else 1
+        if not self._check_archive_no(customer, rows):
+            out.refused += len(rows)
+            return
+        data: dict = {}
+        for row in rows:
+            for k, v in row.data.items():
+                data.setdefault(k, v)
+        try:
+            clean, _ = self._clean(data, creating=False)
+        except ValidationFailed as exc:
+            self._group_refused(rows, exc.errors, out)
+            return
+        clean = {**clean, **{k: data[k] for k in ("unit_id", "agent_id") if k in data}}
+        clean.pop("id_type", None)
+        clean.pop("id_number", None)
+        changes = {
+            k: v for k, v in clean.items() if v is not None and v != "" and getattr(customer, k, None) != v
+        }
+        if self.kind == CORPORATE:
+            changes.pop("id_type", None)
+        if not changes:
+            out.unchanged += first
+            out.merged += len(rows) - first
+            return
+        try:
+            _, warnings = customer_update(actor=self.actor, customer_id=customer.pk, data=changes)
+        except DomainError as exc:
+            if exc.http_status == 404:
+                exc = ValidationFailed(
+                    FieldError(
+                        _id_field(self.kind),
+                        "duplicate",
+                        "该证件已有客户档案（不在您的管辖范围内，请联系档案所属机构）",
+                    )
+                )
+            elif exc.http_status == 403:
+                exc = ValidationFailed(
+                    FieldError("", "forbidden", "该证件已有客户档案，您的角色无权修改客户档案")
+                )
+            self._group_refused(rows, exc.errors, out)
+            return
+        for w in warnings:
+            self._column_issue(rows[0], _id_field(self.kind), None, "warning", w, IssueLevel.WARNING)
+        out.updated += first
+        out.merged += len(rows) - first
+
+    def _validate_only(self, rows: list[Row], out: _Outcome) -> None:
+        out.merged += len(rows)
+
+    def _group_refused(self, rows: list[Row], errors: list[FieldError], out: _Outcome) -> None:
+        by_row: dict[int, Row] = {}
+        for err in errors:
+            key = _FIELD_ALIASES.get(err.field, err.field)
+            owner = next((r for r in rows if key in r.data), rows[0])
+            self._column_issue(owner, err.field, None, err.code, err.message)
+            by_row[owner.number] = owner
+        for row in rows:
+            if row.number not in by_row:
+                self._column_issue(
+                    row,
+                    _id_field(self.kind),
+                    None,
+                    "group_refused",
+                    f"同一客户的第 {rows[0].number} 行未通过校验，本行未导入",
+                )
+        out.refused += len(rows)
+
+    def _create(self, groups: list[tuple[str, list[Row], dict]], out: _Outcome) -> None:
+        payload, kept = [], []
+        for key, rows, data in groups:
+            if not self._check_archive_no(None, rows):
+                out.refused += len(rows)
+                continue
+            payload.append(data)
+            kept.append((key, rows))
+        if not payload:
+            return
+        try:
+            result = customer_bulk_create(
+                actor=self.actor, kind=self.kind, rows=payload, batch_size=max(len(payload), 1)
+            )
+        except NotAllowed as exc:
+            for _, rows in kept:
+                self._group_refused(rows, exc.errors, out)
+            return
+        errors: dict[int, list[FieldError]] = {}
+        for e in result.refused:
+            errors.setdefault(e.index, []).append(FieldError(e.field, e.code, e.message))
+        warnings: dict[int, list[str]] = {}
+        for index, w in result.warnings:
+            warnings.setdefault(index, []).append(w)
+        for index, (_, rows) in enumerate(kept):
+            if index in errors:
+                self._group_refused(rows, errors[index], out)
+                continue
+            out.created += 1
+            out.merged += len(rows) - 1
+            for w in warnings.get(index, ()):
+                self._column_issue(rows[0], _id_field(self.kind), None, "warning", w, IssueLevel.WARNING)
+
+
+def _label(key: str, template: str) -> str:
+    """Return the Chinese name of a field the file has no column for (e.g. a required one)."""
+    key = _FIELD_ALIASES.get(key, key)
+    for col in COLUMNS:
+        if col.key == key and template in col.applies:
+            return col.label
+    try:
+        return str(Customer._meta.get_field(key).verbose_name)
+    except Exception:
+        return key
+
+
+def _id_field(kind: str) -> str:
+    return "uscc" if kind == CORPORATE else "id_number"

@@ -1,0 +1,30 @@
+"""Reads about units and users."""
+
+from insurdesk.org.models import ApiToken, OrgUnit
+
+
+def root_unit() -> OrgUnit | None:
+    return OrgUnit.objects.filter(parent__isnull=True).order_by("id").first()
+
+
+def unit_subtree_ids(unit: OrgUnit) -> list[int]:
+    """Return the ids of a unit and every unit below it."""
+    return list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True))
+
+
+def viewer_unit_ids(user) -> list[int] | None:
+    """Return the unit ids a user may see, or None for the whole tree."""
+    if user.is_superuser:
+        return None
+    if user.unit_id is None:
+        return []
+    return unit_subtree_ids(user.unit)
+
+
+def unit_choices() -> list[tuple[int, str]]:
+    return [(u.id, "　" * u.depth + u.name) for u in OrgUnit.objects.all()]
+
+
+def api_tokens_of(user):
+    """Return the user's API tokens, newest first (only prefixes: the tokens themselves are not kept)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

@@ -1,0 +1,82 @@
+"""Record every sign-in, sign-out and failed sign-in in the tamper-evident log (档案使用记录)."""
+
+import time
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from insurdesk.audit.services import audit_log
+from insurdesk.common.security import client_ip
+from insurdesk.org.models import User
+from insurdesk.org.services import second_factor_device
+
+# Session keys: when the user signed in, when it was last seen, whether it has a TOTP device.
+AUTH_AT = "insurdesk_auth_at"
+SEEN_AT = "insurdesk_seen_at"
+HAS_DEVICE = "insurdesk_has_otp_device"
+
+
+def _channel(request) -> str:
+    path = getattr(request, "path", "") or ""
+    return "api" if path.startswith("/api/") else "web"
+
+
+def _ip(request) -> str | None:
+    return client_ip(request) if request is not None else None
+
+
+def logged_username(typed: str) -> tuple[str, bool]:
+    """Return the username as the log keeps it, and whether such a user exists.
+
+    The log is append-only, so a password typed into the username box would stay in it for good:
+    a name no user has is kept only as its first two characters and its length.
+    """
+    typed = (typed or "")[:150]
+    if typed and User.objects.filter(username=typed).exists():
+        return typed, True
+    return (f"{typed[:2]}…({len(typed)})" if typed else ""), False
+
+
+@receiver(user_logged_in, dispatch_uid="insurdesk.audit_login")
+def audit_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        now = int(time.time())
+        request.session[AUTH_AT] = request.session[SEEN_AT] = now
+        request.session[HAS_DEVICE] = second_factor_device(user) is not None
+    audit_log(
+        actor=user,
+        action="auth.login",
+        target=user,
+        detail={"username": user.get_username(), "channel": _channel(request)},
+        ip=_ip(request),
+    )
+
+
+@receiver(user_logged_out, dispatch_uid="insurdesk.audit_logout")
+def audit_logout(sender, request, user, **kwargs):
+    if user is None:
+        return
+    audit_log(
+        actor=user,
+        action="auth.logout",
+        target=user,
+        detail={"username": user.get_username(), "channel": _channel(request)},
+        ip=_ip(request),
+    )
+
+
+@receiver(user_login_failed, dispatch_uid="insurdesk.audit_login_failed")
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    username, known = logged_username(str(credentials.get("username", "")))
+    audit_log(
+        actor=None,
+        action="auth.login_failed",
+        target_type="org.user",
+        detail={
+            "username": username,
+            "known_user": known,
+            "locked": bool(getattr(request, "axes_locked_out", False)),
+            "channel": _channel(request),
+        },
+        ip=_ip(request),
+    )

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class PoliciesConfig(AppConfig):
+    name = "insurdesk.policies"
+    label = "policies"
+    verbose_name = "保单与缴费"
+
+    def ready(self):
+        from insurdesk.policies import hooks
+
+        hooks.connect()

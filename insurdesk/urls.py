@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from insurdesk.api.urls import api
+
+urlpatterns = [
+    path("", include("insurdesk.org.urls")),
+    path("customers/", include("insurdesk.customers.urls")),
+    path("products/", include("insurdesk.products.urls")),
+    path("applications/", include("insurdesk.applications.urls")),
+    path("underwriting/", include("insurdesk.underwriting.urls")),
+    path("policies/", include("insurdesk.policies.urls")),
+    path("lifecycle/", include("insurdesk.lifecycle.urls")),
+    path("compliance/", include("insurdesk.compliance.urls")),
+    path("exchange/", include("insurdesk.exchange.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
