@@ -37,14 +37,17 @@ run: demo
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/insurdesk runserver $(HOST):$(PORT)
 
-# Browser tests drive Debian's chromium; never a downloaded browser.
+# Browser tests drive Debian's chromium (never a downloaded browser); import tests read xlsx files that
+# a fresh LibreOffice writes; the schedule PDF needs Pango. All come from apt when missing.
+APT_TEST_PACKAGES := chromium fonts-noto-cjk libreoffice-calc-nogui libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk" || ! command -v soffice >/dev/null \
+	     || ! ldconfig -p | grep -q libharfbuzz-subset; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    echo "installing chromium and fonts-noto-cjk (apt)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	    echo "installing $(APT_TEST_PACKAGES) (apt)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_TEST_PACKAGES) >/dev/null; \
 	  else \
-	    echo "chromium/fonts-noto-cjk missing: run 'sudo apt-get install chromium fonts-noto-cjk' (browser tests will skip)"; \
+	    echo "missing test tools: run 'sudo apt-get install $(APT_TEST_PACKAGES)' (their tests skip, or fail under CI)"; \
 	  fi; \
 	fi
 
@@ -72,3 +75,10 @@ test: setup-dev browser lint
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The English catalogue (README: Translations): extract the strings, compile, and count what is left.
+.PHONY: messages
+messages: setup
+	$(BIN)/insurdesk makemessages -l en --no-obsolete --add-location=file --ignore=".venv/*" --ignore="var/*" --ignore="bench/*" --ignore="build/*"
+	$(BIN)/insurdesk compilemessages --ignore=.venv --ignore=var
+	@msgfmt --statistics -o /dev/null insurdesk/locale/en/LC_MESSAGES/django.po

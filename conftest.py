@@ -11,6 +11,38 @@ from insurdesk.identity.testing import make_resident_id, make_uscc
 pytest_plugins = ["insurdesk.lifecycle.tests.scratch"]
 
 
+_DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL run only the tests that touch a database.
+
+    `make test` runs the suite on SQLite and again on PostgreSQL; a test that never opens a connection
+    (validators, masking, crypto, pure calculations) proves nothing new the second time, and skipping it
+    keeps both runs together under the suite's time budget. INSURDESK_TEST_ALL=1 runs everything.
+    """
+    import os
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or os.environ.get("INSURDESK_TEST_ALL") == "1":
+        return
+    keep, dropped = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_db = item.get_closest_marker("django_db") or _DB_FIXTURES & fixtures
+        (keep if uses_db else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """Tests never reach the network; loopback (live server, PostgreSQL, browser) stays open."""
@@ -60,6 +92,27 @@ def _own_rate_limit_counts(settings):
             "LOCATION": f"ratelimit-{uuid.uuid4().hex}",
         },
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_listed_once():
+    """Every test Client loads the middleware anew, and WhiteNoise (WHITENOISE_USE_FINDERS) would list
+    and stat every static file each time: 30-50 ms a client, most of a page test. List them once."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[str, dict] = {}
+
+    def add_files_from_finders(self):
+        if self.static_prefix not in listed:
+            original(self)
+            listed[self.static_prefix] = dict(self.files)
+        else:
+            self.files.update(listed[self.static_prefix])
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
+    yield
+    WhiteNoiseMiddleware.add_files_from_finders = original
 
 
 @pytest.fixture

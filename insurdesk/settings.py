@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "insurdesk.applications",
     "insurdesk.underwriting",
     "insurdesk.policies",
+    "insurdesk.claims",
+    "insurdesk.care",
     "insurdesk.lifecycle",
     "insurdesk.exchange",
     "insurdesk.api",
@@ -193,6 +195,9 @@ if PRODUCTION:
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "insurdesk" / "locale"]
+# The language switch in the page header (set_language) keeps the choice in this cookie.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
 TIME_ZONE = os.environ.get("INSURDESK_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

@@ -4,11 +4,15 @@ administrator enrols a TOTP second factor from the QR page before anything else.
 import re
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
 from insurdesk.customers.services import customer_create
+from insurdesk.org.policy import PAGES, Scope, allows
 from insurdesk.org.testing import totp_code
 
 pytestmark = pytest.mark.browser
@@ -142,3 +146,79 @@ def test_an_administrator_enrols_totp_before_reaching_any_page(
     page.goto(live_server.url + "/customers/")
     expect(page.get_by_role("heading", name="客户档案")).to_be_visible()
     assert not watch.violations()
+
+
+def signed_in_pages(user, records: dict) -> list[str]:
+    """Every declared page the user may open, derived from the access policy, that answers HTML.
+
+    Pages with no record in the URL, and the record pages of `records` (URL name -> kwargs); the
+    Django test client sorts out downloads and POST-only routes first, so a page added to PAGES
+    later is checked here without editing this test.
+    """
+    client = Client()
+    client.force_login(user)
+    urls = []
+    for name, access in PAGES.items():
+        if name.endswith(":*") or name in ("logout", "otp_setup", "otp_verify") or not allows(user, access):
+            continue
+        if access.scope in (Scope.LIST, Scope.SELF) and name not in records:
+            try:
+                url = reverse(name)
+            except Exception:  # noqa: S112 — a list page with a parameter (a queue) comes from `records`
+                continue
+        elif name in records:
+            url = reverse(name, kwargs=records[name])
+        else:
+            continue
+        r = client.get(url)
+        if r.status_code == 200 and r["Content-Type"].startswith("text/html"):
+            urls.append(url)
+    return urls
+
+
+def test_every_page_of_an_administrator_and_a_compliance_officer_passes_the_policy(
+    live_server, make_user, archives, chromium_page
+):
+    """All sections (new business, policies, exchange, compliance, retention), not only the archive."""
+    from insurdesk.compliance.selectors import QUEUES
+    from insurdesk.compliance.testing import make_pi_request, make_task
+
+    person, _ = archives
+    task, pi = make_task(person), make_pi_request(person)
+    records = {
+        "customers:detail": {"pk": person.pk},
+        "compliance:customer_aml": {"pk": person.pk},
+        "compliance:task_detail": {"pk": task.pk},
+        "compliance:pi_request_detail": {"pk": pi.pk},
+        "lifecycle:customer": {"pk": person.pk},
+        "compliance:queue": {"name": next(iter(QUEUES))},
+    }
+    page = chromium_page
+    watch = CspWatch(page)
+    seen: dict = {}
+    elsewhere: list = []
+    for role in ("admin", "compliance"):
+        user = make_user(role, "HQ", username=f"csp_all_{role}")
+        urls = signed_in_pages(user, records)
+        assert len(urls) >= (25 if role == "admin" else 12), urls
+        client = Client()
+        client.force_login(user)  # with the second factor passed (root conftest)
+        page.context.clear_cookies()
+        page.context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        for url in urls:
+            if url not in seen:
+                watch.visit(live_server.url + url, seen)
+                if page.url != live_server.url + url:
+                    elsewhere.append((role, url, page.url))
+    assert not elsewhere, f"pages that sent the browser elsewhere (not signed in?): {elsewhere}"
+    bad = {url: v for url, (status, v) in seen.items() if v}
+    assert not bad, f"content security policy violations: {bad}"
+    assert {status for status, _ in seen.values()} == {200}, seen

@@ -9,6 +9,7 @@ customer the writer reported committed.
 """
 
 import json
+import os
 import random
 import signal
 import time
@@ -23,6 +24,8 @@ from insurdesk.customers.services import customer_create
 from insurdesk.lifecycle.tests.scratch import backends
 
 pytestmark = pytest.mark.django_db
+
+KILLS = 10  # writers killed at random moments, one after the other
 
 
 @pytest.fixture(autouse=True)
@@ -133,11 +136,10 @@ def test_the_second_save_through_the_api_gets_409_and_the_first_stays(archive, m
 
 
 @pytest.mark.parametrize("backend", backends())
-def test_two_processes_saving_at_the_same_instant_one_wins_one_is_told(scratch, backend):
+def test_two_processes_saving_at_the_same_instant_one_wins_one_is_told(scratch, backend, tmp_path):
     site = scratch(backend)
-    site.worker("populate", "--customers", "1", "--files", "0")
-    first = site.worker("first-customer")
-    at = time.time() + 4.0  # both processes are started and waiting well before
+    first = site.worker("populate", "--customers", "1", "--files", "0")["first"]
+    go = tmp_path / "go"  # both processes start up, say ready, then save the moment it appears
     procs = [
         site.popen_worker(
             "edit",
@@ -147,11 +149,14 @@ def test_two_processes_saving_at_the_same_instant_one_wins_one_is_told(scratch, 
             str(first["version"]),
             "--occupation",
             job,
-            "--at",
-            str(at),
+            "--go",
+            str(go),
         )
         for job in ("律师", "医生")
     ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    go.touch()
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -170,14 +175,23 @@ def test_a_writer_killed_at_random_moments_leaves_the_data_consistent(scratch, b
     seed = random.randrange(10**6)
     rng = random.Random(seed)
     committed: list[str] = []
-    for round_ in range(6):
-        proc = site.popen_worker("create-loop", "--seed", f"{seed}{round_}")
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        time.sleep(rng.uniform(0.05, 0.7))
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGKILL
-        committed += out.split()
+    # One process starts Django once and forks a writer per round: a round costs its sleep, not a start.
+    writers = site.popen_worker("fork-loop", "--seed", str(seed), stdin=True)
+    try:
+        for _ in range(KILLS):
+            writers.stdin.write("go\n")
+            writers.stdin.flush()
+            ready = writers.stdout.readline().split()
+            assert ready[:1] == ["ready"], writers.stderr.read()
+            time.sleep(rng.uniform(0.05, 0.7))
+            os.kill(int(ready[1]), signal.SIGKILL)
+            while not (line := writers.stdout.readline()).startswith("exited"):
+                assert line, f"the writers' parent died: {writers.stderr.read()}"
+                committed.append(line.strip())
+            assert os.WTERMSIG(int(line.split()[1])) == signal.SIGKILL
+    finally:
+        writers.stdin.close()
+        writers.wait(timeout=60)
     expect = tmp_path / "committed.txt"
     expect.write_text("\n".join(committed))
     result = site.worker("check", "--expect", str(expect))

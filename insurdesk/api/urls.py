@@ -3,10 +3,9 @@
 OpenAPI at /api/v1/openapi.json, Swagger UI at /api/v1/docs, served from ninja's own static files.
 """
 
-from ninja import NinjaAPI
-
 from insurdesk.api.auth import BearerToken
 from insurdesk.api.errors import install as install_error_handlers
+from insurdesk.api.schema import InsurdeskAPI
 from insurdesk.applications.api import router as applications_router
 from insurdesk.compliance.api import audit_router
 from insurdesk.compliance.api import router as compliance_router
@@ -18,7 +17,7 @@ from insurdesk.policies.api import payments_router, policies_router
 from insurdesk.products.api import router as products_router
 from insurdesk.underwriting.api import router as underwriting_router
 
-api = NinjaAPI(
+api = InsurdeskAPI(
     title="insurdesk API",
     version="1",
     description=(

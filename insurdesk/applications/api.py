@@ -47,8 +47,11 @@ from insurdesk.applications.services import (
     application_submit,
     application_update,
     application_withdraw,
+    problem_assign,
     problem_raise,
+    problem_reply,
     problem_resolve,
+    problem_send,
 )
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound
 from insurdesk.customers.api import CustomerIn
@@ -250,6 +253,19 @@ class RaiseIn(InSchema):
     route: RouteT = "correction_desk"
     arose_at: OriginT = "review"
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SendIn(InSchema):
+    route: RouteT | None = Field(None, description="处理去向；不填保持原去向")
+
+
+class ReplyIn(InSchema):
+    method: MethodT = Field(..., description="回复方式")
+    reply: str = Field(..., min_length=1, max_length=500, description="回复内容")
+
+
+class AssignIn(InSchema):
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID, description="处理人；不填为取消分派")
 
 
 class CheckIn(InSchema):
@@ -848,6 +864,58 @@ def resolve_problem(request, id: int, pid: int, payload: ResolveIn):
         method=payload.method,
     )
     item.refresh_from_db()
+    return problem_record(request.auth, item)
+
+
+def _problem_id(pid: int) -> int:
+    if not 1 <= pid <= MAX_ID:
+        raise NotFound(FieldError("", "not_found", "问题件不存在"))
+    return pid
+
+
+@router.post(
+    "/{id}/problems/{pid}/send",
+    url_name="application_problem_send",
+    summary="下发问题件（更正岗或客户）",
+    response={200: ProblemOut, **_WRITE},
+)
+def send_problem(request, id: int, pid: int, payload: SendIn):
+    app = _visible(request.auth, id)
+    item = problem_send(
+        actor=request.auth, application_id=app.pk, problem_id=_problem_id(pid), route=payload.route
+    )
+    return problem_record(request.auth, item)
+
+
+@router.post(
+    "/{id}/problems/{pid}/reply",
+    url_name="application_problem_reply",
+    summary="登记问题件回复（谁、以何种方式、何时）",
+    response={200: ProblemOut, **_WRITE},
+)
+def reply_problem(request, id: int, pid: int, payload: ReplyIn):
+    app = _visible(request.auth, id)
+    item = problem_reply(
+        actor=request.auth,
+        application_id=app.pk,
+        problem_id=_problem_id(pid),
+        method=payload.method,
+        reply=payload.reply,
+    )
+    return problem_record(request.auth, item)
+
+
+@router.post(
+    "/{id}/problems/{pid}/assign",
+    url_name="application_problem_assign",
+    summary="分派问题件处理人",
+    response={200: ProblemOut, **_WRITE},
+)
+def assign_problem(request, id: int, pid: int, payload: AssignIn):
+    app = _visible(request.auth, id)
+    item = problem_assign(
+        actor=request.auth, application_id=app.pk, problem_id=_problem_id(pid), owner_id=payload.owner_id
+    )
     return problem_record(request.auth, item)
 
 

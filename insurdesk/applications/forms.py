@@ -22,7 +22,7 @@ from insurdesk.applications.models import (
     Route,
     State,
 )
-from insurdesk.customers.forms import agents_in_scope
+from insurdesk.customers.forms import agents_in_scope, translated
 from insurdesk.customers.models import IdType
 from insurdesk.products.models import PaymentMode, Product
 
@@ -45,7 +45,9 @@ def _money(label, *, required=False, max_digits=14):
 
 
 def _choice(label, choices, *, required=False, initial=None):
-    return forms.ChoiceField(label=label, choices=BLANK + list(choices), required=required, initial=initial)
+    return forms.ChoiceField(
+        label=label, choices=BLANK + translated(choices), required=required, initial=initial
+    )
 
 
 class PathErrorsMixin:
@@ -178,7 +180,9 @@ class ApplicationForm(PathErrorsMixin, forms.Form):
     agent = forms.ModelChoiceField(
         label=_("业务员"), queryset=None, required=False, help_text=_("不填则取投保人档案的服务业务员")
     )
-    business_source = forms.ChoiceField(label=_("业务来源"), choices=BLANK + list(BusinessSource.choices))
+    business_source = forms.ChoiceField(
+        label=_("业务来源"), choices=BLANK + translated(BusinessSource.choices)
+    )
     agency_name = _text(_("中介机构名称"), 200)
     agency_kind = _choice(_("中介机构类型"), AgencyKind.choices)
     commission_ratio = forms.DecimalField(
@@ -210,7 +214,7 @@ class ApplicationForm(PathErrorsMixin, forms.Form):
     ph_legal_rep_name = _text(_("法定代表人（单位）"), 100)
 
     relationship = forms.ChoiceField(
-        label=_("被保险人是投保人的"), choices=BLANK + list(Relationship.choices)
+        label=_("被保险人是投保人的"), choices=BLANK + translated(Relationship.choices)
     )
     ins_lookup = _text(_("被保险人客户号或证件号码"), 30, help_text=_("本人投保或团体险可不填"))
     ins_name = _text(_("新被保险人姓名"), 200)
@@ -223,7 +227,7 @@ class ApplicationForm(PathErrorsMixin, forms.Form):
     insured_consent = forms.BooleanField(label=_("被保险人已书面同意投保及保险金额"), required=False)
 
     total_premium = _money(_("保费合计（元）"), required=True)
-    payment_mode = forms.ChoiceField(label=_("缴费方式"), choices=BLANK + list(PaymentMode.choices))
+    payment_mode = forms.ChoiceField(label=_("缴费方式"), choices=BLANK + translated(PaymentMode.choices))
     payment_term = _text(_("缴费期间"), 10, required=True, help_text=_("single（趸交）、10y、20y、to60"))
     bank_name = _text(_("缴费银行"), 100)
     bank_account = _text(_("缴费账号"), 40)
@@ -375,7 +379,7 @@ class SecondEntryForm(forms.Form):
     ins_name = _text(_("被保险人姓名"), 200, help_text=_("团体险不填"))
     ins_id_number = _text(_("被保险人证件号码"), 30)
     total_premium = _text(_("保费合计（元）"), 30, required=True)
-    payment_mode = forms.ChoiceField(label=_("缴费方式"), choices=BLANK + list(PaymentMode.choices))
+    payment_mode = forms.ChoiceField(label=_("缴费方式"), choices=BLANK + translated(PaymentMode.choices))
     payment_term = _text(_("缴费期间"), 10, required=True, help_text=_("single、10y、20y、to60"))
     bank_account = _text(_("缴费账号"), 40, help_text=_("投保单上没有则不填"))
 
@@ -410,18 +414,27 @@ SecondBeneficiaryFormSet = forms.formset_factory(
 
 
 class ResolveForm(forms.Form):
-    choice = forms.ChoiceField(label=_("处理结论"), choices=Resolution.choices, widget=forms.RadioSelect)
+    choice = forms.ChoiceField(
+        label=_("处理结论"), choices=translated(Resolution.choices), widget=forms.RadioSelect
+    )
     value = _text(_("更正后的值"), 200, help_text=_("选择“更正为新值”时填写"))
     error_party = _choice(_("差错归属"), ErrorParty.choices, initial="")
-    method = forms.ChoiceField(label=_("回复方式"), choices=ReplyMethod.choices, initial="image")
+    method = forms.ChoiceField(label=_("回复方式"), choices=translated(ReplyMethod.choices), initial="image")
     note = forms.CharField(label=_("处理说明"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RaiseForm(forms.Form):
     text = forms.CharField(label=_("问题描述"), max_length=500)
-    issue_type = forms.ChoiceField(label=_("问题类型"), choices=IssueType.choices, initial="other")
-    route = forms.ChoiceField(label=_("处理去向"), choices=Route.choices)
+    issue_type = forms.ChoiceField(
+        label=_("问题类型"), choices=translated(IssueType.choices), initial="other"
+    )
+    route = forms.ChoiceField(label=_("处理去向"), choices=translated(Route.choices))
     field = _text(_("涉及字段"), 60, help_text=_("可不填，如 insured.id_number"))
+
+
+class ReplyForm(forms.Form):
+    method = forms.ChoiceField(label=_("回复方式"), choices=translated(ReplyMethod.choices))
+    reply = forms.CharField(label=_("回复内容"), max_length=500)
 
 
 class RecordingForm(forms.Form):

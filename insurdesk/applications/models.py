@@ -7,6 +7,7 @@ States change only through the transitions below, driven by one service each.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from insurdesk.common.fields import EncryptedTextField
@@ -15,41 +16,42 @@ from insurdesk.org.models import OrgUnit, User
 from insurdesk.products.models import PaymentMode, PlanLevel, Product
 
 
+# Choice labels are gettext_noop, as in insurdesk/customers/models.py: data in Chinese, translated on pages.
 class Relationship(models.TextChoices):
     """What the insured is to the policyholder (被保险人是投保人的…)."""
 
-    SELF = "self", "本人"
-    SPOUSE = "spouse", "配偶"
-    CHILD = "child", "子女"
-    PARENT = "parent", "父母"
-    EMPLOYER = "employer", "雇佣"  # the policyholder employs the insured
-    OTHER = "other", "其他"
+    SELF = "self", gettext_noop("本人")
+    SPOUSE = "spouse", gettext_noop("配偶")
+    CHILD = "child", gettext_noop("子女")
+    PARENT = "parent", gettext_noop("父母")
+    EMPLOYER = "employer", gettext_noop("雇佣")  # the policyholder employs the insured
+    OTHER = "other", gettext_noop("其他")
 
 
 class BusinessSource(models.TextChoices):
-    DIRECT = "direct", "直销"
-    CROSS_SELL = "cross_sell", "综拓"
-    INTERMEDIARY = "intermediary", "中介"
+    DIRECT = "direct", gettext_noop("直销")
+    CROSS_SELL = "cross_sell", gettext_noop("综拓")
+    INTERMEDIARY = "intermediary", gettext_noop("中介")
 
 
 class AgencyKind(models.TextChoices):
-    BANK = "bank", "银行代理"
-    PART_TIME = "part_time", "其他兼业代理"
-    PROFESSIONAL = "professional", "专业代理"
-    BROKER = "broker", "经纪公司"
+    BANK = "bank", gettext_noop("银行代理")
+    PART_TIME = "part_time", gettext_noop("其他兼业代理")
+    PROFESSIONAL = "professional", gettext_noop("专业代理")
+    BROKER = "broker", gettext_noop("经纪公司")
 
 
 class State(models.TextChoices):
-    SECOND_ENTRY = "second_entry", "待二次录入"
-    PROBLEMS = "problems", "问题件处理中"
-    ENTERED = "entered", "录入完成待提交"
-    UNDERWRITING = "underwriting", "核保中"
-    EVIDENCE = "evidence", "待补充资料"
-    ACCEPTED = "accepted", "核保通过待承保"
-    POSTPONED = "postponed", "延期"
-    DECLINED = "declined", "拒保"
-    ISSUED = "issued", "已承保"
-    WITHDRAWN = "withdrawn", "撤件"
+    SECOND_ENTRY = "second_entry", gettext_noop("待二次录入")
+    PROBLEMS = "problems", gettext_noop("问题件处理中")
+    ENTERED = "entered", gettext_noop("录入完成待提交")
+    UNDERWRITING = "underwriting", gettext_noop("核保中")
+    EVIDENCE = "evidence", gettext_noop("待补充资料")
+    ACCEPTED = "accepted", gettext_noop("核保通过待承保")
+    POSTPONED = "postponed", gettext_noop("延期")
+    DECLINED = "declined", gettext_noop("拒保")
+    ISSUED = "issued", gettext_noop("已承保")
+    WITHDRAWN = "withdrawn", gettext_noop("撤件")
 
 
 OPEN_STATES = (
@@ -291,11 +293,11 @@ class ApplicationLine(models.Model):
 class BeneficiaryRelation(models.TextChoices):
     """What the beneficiary is to the insured."""
 
-    SPOUSE = "spouse", "配偶"
-    CHILD = "child", "子女"
-    PARENT = "parent", "父母"
-    SIBLING = "sibling", "兄弟姐妹"
-    OTHER = "other", "其他"
+    SPOUSE = "spouse", gettext_noop("配偶")
+    CHILD = "child", gettext_noop("子女")
+    PARENT = "parent", gettext_noop("父母")
+    SIBLING = "sibling", gettext_noop("兄弟姐妹")
+    OTHER = "other", gettext_noop("其他")
 
 
 class Beneficiary(models.Model):
@@ -336,56 +338,56 @@ class Beneficiary(models.Model):
 
 
 class IssueType(models.TextChoices):
-    MISMATCH = "mismatch", "录入不一致"
-    MISSING = "missing", "资料缺失"
-    ILLEGIBLE = "illegible", "字迹不清"
-    UNSIGNED = "unsigned", "未签名"
-    INCONSISTENT = "inconsistent", "逻辑矛盾"
-    OTHER = "other", "其他"
+    MISMATCH = "mismatch", gettext_noop("录入不一致")
+    MISSING = "missing", gettext_noop("资料缺失")
+    ILLEGIBLE = "illegible", gettext_noop("字迹不清")
+    UNSIGNED = "unsigned", gettext_noop("未签名")
+    INCONSISTENT = "inconsistent", gettext_noop("逻辑矛盾")
+    OTHER = "other", gettext_noop("其他")
 
 
 class ProblemState(models.TextChoices):
-    OPEN = "open", "待处理"
-    SENT = "sent", "已下发"
-    REPLIED = "replied", "已回复"
-    RESOLVED = "resolved", "已解决"
-    CANCELLED = "cancelled", "已撤销"
+    OPEN = "open", gettext_noop("待处理")
+    SENT = "sent", gettext_noop("已下发")
+    REPLIED = "replied", gettext_noop("已回复")
+    RESOLVED = "resolved", gettext_noop("已解决")
+    CANCELLED = "cancelled", gettext_noop("已撤销")
 
 
 class Route(models.TextChoices):
-    CORRECTION_DESK = "correction_desk", "更正岗"
-    CUSTOMER = "customer", "客户"
+    CORRECTION_DESK = "correction_desk", gettext_noop("更正岗")
+    CUSTOMER = "customer", gettext_noop("客户")
 
 
 class Origin(models.TextChoices):
-    ENTRY = "entry", "录入"
-    UNDERWRITING = "underwriting", "核保"
-    ISSUE = "issue", "承保出单"
-    SERVICING = "servicing", "保全"
-    CLAIMS = "claims", "理赔"
-    REVIEW = "review", "复核"
+    ENTRY = "entry", gettext_noop("录入")
+    UNDERWRITING = "underwriting", gettext_noop("核保")
+    ISSUE = "issue", gettext_noop("承保出单")
+    SERVICING = "servicing", gettext_noop("保全")
+    CLAIMS = "claims", gettext_noop("理赔")
+    REVIEW = "review", gettext_noop("复核")
 
 
 class Resolution(models.TextChoices):
-    FIRST = "first", "以初录为准"
-    SECOND = "second", "以二次录入为准"
-    CORRECTED = "corrected", "更正为新值"
-    ANSWERED = "answered", "已答复"
+    FIRST = "first", gettext_noop("以初录为准")
+    SECOND = "second", gettext_noop("以二次录入为准")
+    CORRECTED = "corrected", gettext_noop("更正为新值")
+    ANSWERED = "answered", gettext_noop("已答复")
 
 
 class ErrorParty(models.TextChoices):
-    NONE = "none", "不计差错"
-    FIRST = "first", "初录差错"
-    SECOND = "second", "二次录入差错"
-    BOTH = "both", "双方差错"
+    NONE = "none", gettext_noop("不计差错")
+    FIRST = "first", gettext_noop("初录差错")
+    SECOND = "second", gettext_noop("二次录入差错")
+    BOTH = "both", gettext_noop("双方差错")
 
 
 class ReplyMethod(models.TextChoices):
-    IMAGE = "image", "核对影像"
-    PHONE = "phone", "电话核实"
-    CUSTOMER = "customer", "客户补正"
-    AGENT = "agent", "业务员补正"
-    DESK = "desk", "更正岗处理"
+    IMAGE = "image", gettext_noop("核对影像")
+    PHONE = "phone", gettext_noop("电话核实")
+    CUSTOMER = "customer", gettext_noop("客户补正")
+    AGENT = "agent", gettext_noop("业务员补正")
+    DESK = "desk", gettext_noop("更正岗处理")
 
 
 class ProblemItem(ConcurrentTransitionMixin, models.Model):

@@ -46,6 +46,7 @@ from insurdesk.common.errors import (
     NotAllowed,
     ValidationFailed,
 )
+from insurdesk.common.uploads import check_upload
 from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer, Kind
 from insurdesk.customers.selectors import customer_scope
@@ -55,9 +56,6 @@ from insurdesk.org.selectors import root_unit, viewer_unit_ids
 from insurdesk.products.selectors import products_by_code
 
 RECORDING_MAX_BYTES = 2 * 1024**3
-RECORDING_EXTENSIONS = frozenset(
-    {"mp4", "mov", "m4v", "webm", "avi", "mkv", "3gp", "mp3", "m4a", "wav", "aac", "amr", "ogg", "flac"}
-)
 RECORDING_REF_MAX = 100
 
 
@@ -642,31 +640,20 @@ def _recording_max_bytes() -> int:
     return int(getattr(settings, "INSURDESK_RECORDING_MAX_BYTES", RECORDING_MAX_BYTES))
 
 
+# Recording formats whose content the shared upload check can recognise from the bytes.
+RECORDING_TYPES = ("mp4", "mov", "m4a", "webm", "mp3", "wav", "amr")
+
+
 def _check_file(upload) -> tuple[str, int]:
-    name = getattr(upload, "name", "") or ""
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
-    size = getattr(upload, "size", None) or 0
-    errors = []
-    if not (content_type.startswith("audio/") or content_type.startswith("video/")):
-        errors.append(
-            FieldError("file", "content_type", f"双录文件须为音频或视频（收到 {content_type or '未知类型'}）")
-        )
-    if ext not in RECORDING_EXTENSIONS:
-        errors.append(
-            FieldError(
-                "file", "extension", f"双录文件扩展名须为 {'、'.join(sorted(RECORDING_EXTENSIONS))} 之一"
-            )
-        )
-    if size <= 0:
-        errors.append(FieldError("file", "empty", "双录文件为空"))
-    elif size > _recording_max_bytes():
-        errors.append(
-            FieldError("file", "too_large", f"双录文件不能超过 {_recording_max_bytes() // 1024**2} MB")
-        )
-    if errors:
-        raise ValidationFailed(errors)
-    return content_type, size
+    """Check a recording as every upload is checked: its name, its size, its content told from its bytes.
+
+    The type the browser declares is never trusted (a renamed .exe is not a video); the stored content
+    type is the one the bytes show.
+    """
+    if getattr(upload, "size", None) == 0:
+        raise ValidationFailed([FieldError("file", "empty", "双录文件为空")])
+    checked = check_upload(upload, allowed_types=RECORDING_TYPES, max_bytes=_recording_max_bytes())
+    return checked.content_type, checked.size
 
 
 @transaction.atomic

@@ -44,7 +44,9 @@ from insurdesk.applications.services import (
     current_input,
     problem_assign,
     problem_raise,
+    problem_reply,
     problem_resolve,
+    problem_send,
 )
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
 from insurdesk.customers.selectors import customer_list, shown
@@ -414,6 +416,7 @@ def application_detail_view(request, pk: int):
                 "withdraw": app.state not in (State.ISSUED, State.WITHDRAWN, State.DECLINED, State.POSTPONED)
                 and can(viewer, "application.withdraw"),
                 "resolve": can(viewer, "application.resolve"),
+                "handle": can(viewer, "application.problem_handle"),
                 "raise": can(viewer, "application.problem_raise")
                 and app.state not in (State.ISSUED, State.WITHDRAWN, State.DECLINED, State.POSTPONED),
                 "recording": can(viewer, "application.recording_attach")
@@ -427,6 +430,7 @@ def application_detail_view(request, pk: int):
             "check_form": f.RecordingCheckForm(),
             "withdraw_form": f.WithdrawForm(),
             "raise_form": f.RaiseForm(),
+            "reply_form": f.ReplyForm(),
         },
     )
 
@@ -621,6 +625,46 @@ def problem_assign_view(request, pk: int, pid: int):
     else:
         messages.success(request, _("已领取问题件 %(n)d") % {"n": item.serial_no})
     return redirect(request.POST.get("next") or reverse("applications:problems"))
+
+
+@login_required
+@require_POST
+def problem_send_view(request, pk: int, pid: int):
+    _require(request.user, "application.problem_handle")
+    app = _get_or_404(request.user, pk)
+    item = _item_or_404(app, pid)
+    try:
+        problem_send(actor=request.user, application_id=app.pk, problem_id=item.pk)
+    except DomainError as exc:
+        _messages_for(request, exc)
+    else:
+        messages.success(request, _("问题件 %(n)d 已下发") % {"n": item.serial_no})
+    return redirect(_detail_url(app.pk, "problems"))
+
+
+@login_required
+@require_POST
+def problem_reply_view(request, pk: int, pid: int):
+    _require(request.user, "application.problem_handle")
+    app = _get_or_404(request.user, pk)
+    item = _item_or_404(app, pid)
+    form = f.ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择回复方式并填写回复内容"))
+        return redirect(_detail_url(app.pk, "problems"))
+    try:
+        problem_reply(
+            actor=request.user,
+            application_id=app.pk,
+            problem_id=item.pk,
+            method=form.cleaned_data["method"],
+            reply=form.cleaned_data["reply"],
+        )
+    except DomainError as exc:
+        _messages_for(request, exc)
+    else:
+        messages.success(request, _("问题件 %(n)d 的回复已登记") % {"n": item.serial_no})
+    return redirect(_detail_url(app.pk, "problems"))
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from insurdesk.audit.models import AuditEntry, AuditHead
+from insurdesk.common.bulk import insert_many
 
 GENESIS = "0" * 64
 
@@ -101,7 +102,7 @@ def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
         h = entry_hash(prev, **fields)
         rows.append(AuditEntry(prev_hash=prev, hash=h, **fields))
         prev = h
-    AuditEntry.objects.bulk_create(rows, batch_size=500)
+    insert_many(rows)
     AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
     return rows
 
@@ -139,6 +140,11 @@ def audit_verify(*, batch: int = 5000) -> VerifyResult:
             return VerifyResult(False, checked, e.seq, "altered: 内容与哈希不符")
         prev, expected_seq, checked = e.hash, expected_seq + 1, checked + 1
     head = AuditHead.objects.filter(id=1).first()
-    if head is not None and (head.seq != checked or head.hash != prev):
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    if checked > head_seq:  # entries past the head were added without the chain's lock
+        return VerifyResult(False, head_seq, head_seq + 1, "inserted: 链尾之后多出记录")
+    if checked < head_seq:
         return VerifyResult(False, checked, checked + 1, "removed: 链尾记录缺失")
+    if head_hash != prev:
+        return VerifyResult(False, max(checked - 1, 0), max(checked, 1), "altered: 链尾哈希与链头不符")
     return VerifyResult(True, checked)

@@ -45,14 +45,12 @@ def add_working_days(
     return day
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def safe_cell(value) -> str:
     """Return the value as spreadsheet text that no spreadsheet evaluates (CSV/formula injection).
 
-    A cell starting with = + - @ (or a tab or carriage return, which some programs skip before
-    one) gets a leading apostrophe.
+    The one rule of insurdesk.common.exports: a cell starting with = + - @, a tab, CR or LF, or the
+    full-width forms Chinese input methods type, gets a leading apostrophe.
     """
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    from insurdesk.common.exports import safe_cell as neutralise
+
+    return neutralise("" if value is None else str(value))

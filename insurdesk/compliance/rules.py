@@ -286,6 +286,38 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def _conditions(th: Thresholds) -> dict[str, str]:
+    trades = sorted({cat for _, cat in HIGH_RISK_TRADES}) + list(th.extra_trades)
+    return {
+        "occupation": f"职业、工作单位或行业、经营范围属于：{'、'.join(trades)}",
+        "nationality": f"本人或受益所有人国籍为：{'、'.join(th.high_risk_countries)}",
+        "region": f"身份证号或统一社会信用代码的行政区划代码以 {'、'.join(th.border_regions)} 开头",
+        "pep": "客户被标记为政治公众人物",
+        "cash_premium": f"{th.lookback_days} 天内有一笔现金缴费不低于 {_money(th.cash_premium)} 元",
+        "large_transfer": f"{th.lookback_days} 天内有一笔转账缴费不低于 {_money(th.large_transfer)} 元",
+        "large_surrender": f"{th.lookback_days} 天内有一笔退保金额不低于 {_money(th.surrender)} 元",
+        "early_surrender": f"保单生效后 {th.early_surrender_years} 个保单年度内退保",
+        "beneficiary_changes": f"12 个月内变更受益人不少于 {th.beneficiary_changes} 次，或保全环节已标记",
+        "reported_transaction": "有交易已作为可疑交易上报",
+    }
+
+
+def rule_table(th: Thresholds | None = None) -> list[dict]:
+    """Describe every declared rule with the thresholds in force, as the compliance desk lists them."""
+    th = th or Thresholds()
+    conditions = _conditions(th)
+    return [
+        {
+            "code": r.code,
+            "label": r.label,
+            "points": r.points,
+            "floor": LEVEL_LABELS[r.floor] if r.floor else "",
+            "when": conditions[r.code],
+        }
+        for r in RULES
+    ]
+
+
 def rate(facts: AmlFacts, th: Thresholds | None = None) -> Rating:
     """Apply every declared rule; return the level, the score and the reasons that counted."""
     th = th or Thresholds()
@@ -319,4 +351,5 @@ __all__ = [
     "TransactionFacts",
     "level_rank",
     "rate",
+    "rule_table",
 ]

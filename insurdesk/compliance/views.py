@@ -36,6 +36,7 @@ from insurdesk.compliance.forms import (
     TaskTransitionForm,
 )
 from insurdesk.compliance.models import TASK_TRANSITIONS, CheckRun, FlagState, RequestState
+from insurdesk.compliance.rules import Thresholds, rule_table
 from insurdesk.compliance.selectors import (
     ACTION_LABELS,
     QUEUES,
@@ -139,7 +140,14 @@ def _form_errors(request, form) -> None:
 @require_http_methods(["GET", "HEAD"])
 def home(request):
     _require(request.user, "compliance.view")
-    return render(request, "compliance/home.html", {"d": dashboard(viewer=request.user), "section": "home"})
+    thresholds = Thresholds.from_settings()
+    context = {
+        "d": dashboard(viewer=request.user),
+        "rules": rule_table(thresholds),
+        "bands": thresholds,
+        "section": "home",
+    }
+    return render(request, "compliance/home.html", context)
 
 
 # ---------------------------------------------------------------- the tamper-evident log

@@ -4,7 +4,7 @@ Each row goes through the same cleaning as `customer_create` (clean_individual /
 gets its identity hash and completeness score, and is refused on its own — with its index, field,
 code and message — when it is invalid or repeats an identity already archived or earlier in the
 rows. The rows that pass are written per batch in one transaction: archive numbers reserved in one
-block, customers and their history through simple-history's `bulk_create_with_history`, children
+block, customers and their history through `common.bulk.insert_many_with_history`, children
 (beneficial owners, other-insurer policies), and one audit entry per customer. A database failure
 loses at most the batch it happened in; earlier batches stay committed.
 """
@@ -18,9 +18,9 @@ from decimal import InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from insurdesk.audit.services import PendingEntry, audit_log_many
+from insurdesk.common.bulk import insert_many_with_history
 from insurdesk.common.errors import FieldError, NotAllowed, ValidationFailed
 from insurdesk.customers.calculations import completeness
 from insurdesk.customers.keys import identity_hash, mobile_hash
@@ -312,8 +312,7 @@ def _write_batch_once(ctx: _Context, kind: str, batch: list[_Row]) -> tuple[list
     for row, number in zip(written, archive_numbers(len(written)), strict=True):
         row.customer.archive_no = number
         row.customer.pk = None
-    bulk_create_with_history([row.customer for row in written], Customer, batch_size=_WRITE_CHUNK,
-                             default_user=ctx.user)
+    insert_many_with_history([row.customer for row in written], user=ctx.user)
     owners = [BeneficialOwner(customer_id=row.customer.pk, **_only(bo, _BO_FIELDS))
               for row in written for bo in row.owners]
     others = [OtherInsurerPolicy(customer_id=row.customer.pk, **_only(op, _OP_FIELDS))

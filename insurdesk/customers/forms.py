@@ -3,6 +3,8 @@
 import re
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurdesk.customers.models import (
@@ -24,6 +26,17 @@ from insurdesk.org.policy import can
 from insurdesk.org.selectors import unit_choices, viewer_unit_ids
 
 BLANK = [("", "—")]
+
+
+def translated(choices) -> list[tuple[str, str]]:
+    """Return the choices with their labels translated when shown (models mark them gettext_noop)."""
+    return [(value, _(label)) for value, label in choices]
+
+
+def _occupation_class(n: int) -> str:
+    return gettext("%d 类") % n
+
+
 PERSON_ID_TYPES = [c for c in IdType.choices if c[0] != IdType.USCC]
 DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
@@ -85,7 +98,9 @@ def _money(label, max_digits=14):
 
 
 def _choice(label, choices, *, required=False, initial=None):
-    return forms.ChoiceField(label=label, choices=BLANK + list(choices), required=required, initial=initial)
+    return forms.ChoiceField(
+        label=label, choices=BLANK + translated(choices), required=required, initial=initial
+    )
 
 
 def _flag(label):
@@ -142,7 +157,10 @@ class CustomerForm(DomainErrorsMixin, forms.Form):
     agent = forms.TypedChoiceField(label=_("服务业务员"), required=False, coerce=int, empty_value=None)
     notes = _area(_("备注"))
     aml_risk = forms.ChoiceField(
-        label=_("反洗钱风险等级"), choices=RiskLevel.choices, initial=RiskLevel.LOW, required=False
+        label=_("反洗钱风险等级"),
+        choices=translated(RiskLevel.choices),
+        initial=RiskLevel.LOW,
+        required=False,
     )
     pep = _flag(_("政治公众人物"))
     source_of_funds = _text(_("资金来源"))
@@ -225,7 +243,7 @@ class IndividualForm(CustomerForm):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=BLANK + [(i, _("%d 类") % i) for i in range(1, 7)],
+        choices=BLANK + [(i, lazy(_occupation_class, str)(i)) for i in range(1, 7)],
     )
     employer = _text(_("工作单位"), 200)
     marital_status = _choice(_("婚姻状况"), MaritalStatus.choices)
@@ -435,8 +453,8 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, *args, viewer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", _("全部"))] + list(Kind.choices)
-        self.fields["aml_risk"].choices = [("", _("全部"))] + list(RiskLevel.choices)
+        self.fields["kind"].choices = [("", _("全部"))] + translated(Kind.choices)
+        self.fields["aml_risk"].choices = [("", _("全部"))] + translated(RiskLevel.choices)
         self.fields["unit"].choices = [("", _("全部"))] + units_in_scope(viewer)
         self.fields["agent"].choices = [("", _("全部"))] + [(u.pk, str(u)) for u in agents_in_scope(viewer)]
 
@@ -445,7 +463,7 @@ class RelationForm(forms.Form):
     archive_no = _text(
         _("对方客户号"), 20, required=True, widget=forms.TextInput(attrs={"placeholder": "KH…"})
     )
-    relation = forms.ChoiceField(label=_("关系"), choices=Relation.choices)
+    relation = forms.ChoiceField(label=_("关系"), choices=translated(Relation.choices))
 
     def clean_archive_no(self) -> str:
         number = self.cleaned_data["archive_no"].strip().upper()

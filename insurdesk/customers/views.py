@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.common.errors import DomainError, Duplicate, NotAllowed, NotFound
@@ -94,7 +95,8 @@ def customer_list_view(request):
     rows = [
         {
             "customer": c,
-            "id_number": shown(request.user, "id_number", c.id_number),
+            # A USCC is public (国家企业信用信息公示系统); only a person's number is masked.
+            "id_number": shown(request.user, "uscc" if c.kind == "corporate" else "id_number", c.id_number),
             "mobile": shown(request.user, "mobile", c.mobile),
         }
         for c in page
@@ -238,9 +240,11 @@ def _value(viewer, customer, name: str):
     if value is None or value == "":
         return ""
     if getattr(customer, f"get_{attr}_display", None) is not None:
-        return getattr(customer, f"get_{attr}_display")()
+        return _(getattr(customer, f"get_{attr}_display")())
     if isinstance(value, bool):
         return _("是") if value else _("否")
+    if name == "uscc":
+        return value  # a company's public registration code: shown as the API shows it, never masked
     return _revealable(viewer, attr, value)
 
 
@@ -302,7 +306,8 @@ def _history_value(viewer, field: str, value, units: dict, users: dict):
     except FieldDoesNotExist:
         model_field = None
     if model_field is not None and model_field.choices:
-        return dict(model_field.flatchoices).get(value, value)
+        label = dict(model_field.flatchoices).get(value)
+        return value if label is None else _(label)
     return shown(viewer, field, value)
 
 
@@ -340,6 +345,15 @@ def _history(viewer, customer) -> list[dict]:
     return out
 
 
+# Completeness labels (customers.calculations) that no form or model field names, for the catalogue.
+_COMPLETENESS_ONLY_LABELS = (
+    gettext_noop("证件有效期"),
+    gettext_noop("年收入"),
+    gettext_noop("营业执照有效期"),
+    gettext_noop("注册资本"),
+)
+
+
 def _completeness(customer) -> tuple[int, list[str]]:
     values = {f.attname: getattr(customer, f.attname) for f in Customer._meta.concrete_fields}
     if customer.kind == Kind.CORPORATE:
@@ -359,7 +373,7 @@ def customer_detail(request, pk: int):
     context = {
         "customer": customer,
         "score": score,
-        "missing": missing,
+        "missing": [_(label) for label in missing],
         "today": today,
         "can_change": can(viewer, "customer.change"),
         "can_history": can(viewer, "customer.history"),
@@ -380,18 +394,22 @@ def customer_detail(request, pk: int):
     }
     if customer.kind == Kind.INDIVIDUAL:
         context["sections"] = [
-            ("basic", _("基本信息"), _rows(viewer, customer, form_class, _section(form_class, "基本信息"))),
+            (
+                "basic",
+                _("基本信息"),
+                _rows(viewer, customer, form_class, _section(form_class, _("基本信息"))),
+            ),
             (
                 "contacts",
                 _("联系方式"),
-                _rows(viewer, customer, form_class, _section(form_class, "联系方式")),
+                _rows(viewer, customer, form_class, _section(form_class, _("联系方式"))),
             ),
             (
                 "profile",
                 _("画像"),
                 [(_("年龄"), calculations.age_on(customer.birth_date, today))]
                 + _rows(viewer, customer, form_class, ("gender",))
-                + _rows(viewer, customer, form_class, _section(form_class, "画像（八要素）")),
+                + _rows(viewer, customer, form_class, _section(form_class, _("画像（八要素）"))),
             ),
         ]
     else:
@@ -399,17 +417,17 @@ def customer_detail(request, pk: int):
             (
                 "basic",
                 _("基本信息"),
-                _rows(viewer, customer, form_class, _section(form_class, "单位基本信息")),
+                _rows(viewer, customer, form_class, _section(form_class, _("单位基本信息"))),
             ),
             (
                 "contacts",
                 _("联系方式"),
-                _rows(viewer, customer, form_class, _section(form_class, "联系方式")),
+                _rows(viewer, customer, form_class, _section(form_class, _("联系方式"))),
             ),
         ]
         context["corporate_sections"] = [
             (title, _rows(viewer, customer, form_class, _section(form_class, title)))
-            for title in ("法定代表人与控制人", "经办人", "一般纳税人信息", "团险客户信息收集")
+            for title in (_("法定代表人与控制人"), _("经办人"), _("一般纳税人信息"), _("团险客户信息收集"))
         ]
         context["owners"] = _owners(viewer, customer)
         context["other_policies"] = list(customer.other_policies.order_by("id"))

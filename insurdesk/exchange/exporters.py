@@ -411,3 +411,95 @@ if apps.is_installed("insurdesk.policies"):
                 rows,
             )
         ]
+
+
+# --- claims and the contact log (issue 4) ----------------------------------------------------------
+
+CLAIM_HEADERS = ("赔案号", "保单号", "险种", "申请人", "申请人证件号码", "理赔申请日期", "理赔金额（元）",
+                 "赔付金额（元）", "理赔状态", "录入时间")  # fmt: skip
+CONTACT_HEADERS = ("客户号", "客户", "沟通日期", "沟通方式", "沟通内容", "需后续跟进", "后续跟进", "记录人",
+                   "记录时间")  # fmt: skip
+
+
+def _claim_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
+    from insurdesk.claims.models import ClaimState
+    from insurdesk.claims.selectors import ClaimFilters, claim_list
+    from insurdesk.customers.selectors import shown
+
+    query = str((params or {}).get("q") or "").strip()[:30]
+    state = str((params or {}).get("state") or "")
+    state = state if state in ClaimState.values else ""
+    qs = claim_list(viewer=viewer, query=query, filters=ClaimFilters(state=state))
+
+    def rows():
+        for c in qs.iterator(chunk_size=2000):
+            yield [
+                c.claim_no,
+                c.policy.policy_no,
+                c.policy.product.name,
+                c.claimant.name,
+                shown(viewer, "id_number", c.claimant.id_number),
+                c.reported_on,
+                c.amount_claimed,
+                c.amount_paid,
+                c.get_state_display(),
+                c.created_at,
+            ]
+
+    return rows(), {k: v for k, v in {"q": query, "state": state}.items() if v}
+
+
+def _contact_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
+    from insurdesk.care.models import ContactChannel
+    from insurdesk.care.selectors import ContactFilters, contact_list
+
+    channel = str((params or {}).get("channel") or "")
+    channel = channel if channel in ContactChannel.values else ""
+    flag = str((params or {}).get("follow_up") or "")
+    filters = ContactFilters(channel=channel, follow_up=None if flag not in ("0", "1") else flag == "1")
+    qs = contact_list(viewer=viewer, filters=filters)
+
+    def rows():
+        for c in qs.iterator(chunk_size=2000):
+            yield [
+                c.customer.archive_no,
+                c.customer.name,
+                c.contacted_on,
+                c.get_channel_display(),
+                c.content,
+                c.follow_up,
+                c.follow_up_note,
+                str(c.author) if c.author_id else "",
+                c.created_at,
+            ]
+
+    recorded = {
+        k: v for k, v in {"channel": channel, "follow_up": flag if flag in ("0", "1") else ""}.items() if v
+    }
+    return rows(), recorded
+
+
+if apps.is_installed("insurdesk.claims"):
+    register(ListExporter("claims", "理赔", "claim.view", CLAIM_HEADERS, _claim_rows))
+if apps.is_installed("insurdesk.care"):
+    register(ListExporter("contacts", "沟通记录", "contact.view", CONTACT_HEADERS, _contact_rows))
+
+    @customer_file_section
+    def _care_sections(viewer, customer: Customer) -> list[Section]:
+        from insurdesk.care.models import ContactLog
+        from insurdesk.claims.models import Claim
+
+        claims = [
+            [c.claim_no, c.policy.policy_no, c.reported_on, c.amount_claimed, c.get_state_display()]
+            for c in Claim.objects.filter(claimant=customer)
+            .select_related("policy")
+            .order_by("reported_on", "id")
+        ]
+        contacts = [
+            [c.contacted_on, c.get_channel_display(), c.content, c.follow_up, c.follow_up_note]
+            for c in ContactLog.objects.filter(customer=customer).order_by("contacted_on", "id")
+        ]
+        return [
+            ("理赔", ("赔案号", "保单号", "理赔申请日期", "理赔金额（元）", "理赔状态"), claims),
+            ("沟通记录", ("沟通日期", "沟通方式", "沟通内容", "需后续跟进", "后续跟进"), contacts),
+        ]

@@ -35,6 +35,8 @@ class ImportRun(models.Model):
     merged = models.PositiveIntegerField("合并", default=0)
     refused = models.PositiveIntegerField("拒绝", default=0)
     warnings = models.PositiveIntegerField("提示", default=0)
+    # The archive table's other parts: "policy.created", "claim.unchanged" … -> count.
+    parts = models.JSONField("保单/缴费/理赔/沟通记录计数", default=dict, blank=True)
 
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="发起人"

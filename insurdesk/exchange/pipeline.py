@@ -38,14 +38,19 @@ from insurdesk.customers.validation import clean_corporate, clean_individual
 from insurdesk.exchange import normalize as N
 from insurdesk.exchange.headers import (
     ARCHIVE,
+    CLAIM,
     COLUMNS,
+    CONTACT,
     CORPORATE,
     CUSTOMER,
+    PAYMENT,
+    POLICY,
     TEMPLATES,
     Mapping,
     map_headers,
 )
 from insurdesk.exchange.models import ImportIssue, ImportRun, IssueLevel, RunStatus
+from insurdesk.exchange.parts import PartsHandler
 from insurdesk.exchange.readers import Table, Unreadable, open_table
 from insurdesk.exchange.rows import (
     _CUSTOMER_EXTRA,
@@ -75,9 +80,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 Progress = Callable[[ImportRun], None]
 
-# Section handlers beyond the customer (policies, payments, claims, contacts) register here when
-# their models exist; a file's columns of a section without a handler are reported, not dropped.
-SECTION_HANDLERS: dict[str, object] = {}
+# Section handlers beyond the customer (policies, payments, claims, contacts); a file's columns of a
+# section without a handler are reported, not dropped.
+SECTION_HANDLERS: dict[str, object] = dict.fromkeys((POLICY, PAYMENT, CLAIM, CONTACT), PartsHandler)
 
 
 def import_file(
@@ -144,6 +149,7 @@ class _Outcome:
     merged: int = 0
     refused: int = 0
     issues: list[Issue] = field(default_factory=list)
+    parts: dict = field(default_factory=dict)  # "policy.created" -> count, for the other parts of rows
 
 
 class _Importer:
@@ -159,6 +165,8 @@ class _Importer:
         self.seen: dict[str, _Seen] = {}
         self.fp_fields: tuple[str, ...] = ()
         self.policy_check: PolicyCheck | None = None
+        self.parts: PartsHandler | None = None
+        self._ids: dict[str, int] = {}  # identity hash -> archive id, for the batch being written
         self.damaged_columns: set[int] = set()  # identity columns holding numbers Excel damaged
         self._units: dict[str, int | None] = {}
         self._agents: dict[str, int | None] = {}
@@ -185,7 +193,11 @@ class _Importer:
                 for i, c in mapping.fields.items()
                 if c.section == CUSTOMER or c.section in SECTION_HANDLERS or c.section in CHECKED
             ]
-            self.policy_check = PolicyCheck() if CHECKED & mapping.sections() else None
+            handled = {s for s in mapping.sections() if s != CUSTOMER and s in SECTION_HANDLERS}
+            self.parts = PartsHandler(self) if handled else None
+            self.policy_check = (
+                PolicyCheck() if (CHECKED - set(SECTION_HANDLERS)) & mapping.sections() else None
+            )
             self.fp_fields = tuple(
                 sorted(
                     {c.key for c in mapping.fields.values() if c.section == CUSTOMER} - _CUSTOMER_EXTRA
@@ -284,8 +296,11 @@ class _Importer:
         idx = self.id_index
         identity_columns = [i for i, c in self.mapping.fields.items() if c.kind == "identity"]
         damaged = self.damaged_columns
+        parts = self.parts
         for _, cells in self.table.rows():
             total += 1
+            if parts is not None:
+                parts.prepass(cells)
             for i in identity_columns:
                 if (
                     i not in damaged
@@ -302,6 +317,8 @@ class _Importer:
             else:
                 once.add(key)
         self.repeated = repeated
+        if parts is not None:
+            parts.end_prepass()
         ImportRun.objects.filter(pk=self.run_record.pk).update(total_rows=total)
         self.run_record.total_rows = total
 
@@ -317,6 +334,8 @@ class _Importer:
         for number, cells in self.table.rows():
             if number > done:
                 break
+            if self.parts is not None and number not in refused:
+                self.parts.remember(number, cells)
             if number in refused or idx >= len(cells) or cheap_key(cells[idx]) not in self.repeated:
                 continue
             # Same order of checks as the loop: a row refused there was recorded as refused.
@@ -379,7 +398,14 @@ class _Importer:
                 outcome = self._write(batch)
             ImportIssue.objects.bulk_create([self._issue_model(i) for i in outcome.issues], batch_size=500)
             warnings = sum(1 for i in outcome.issues if i.level == IssueLevel.WARNING)
+            more = {}
+            if outcome.parts:
+                counts = ImportRun.objects.filter(pk=run.pk).values_list("parts", flat=True).first() or {}
+                for key, n in outcome.parts.items():
+                    counts[key] = counts.get(key, 0) + n
+                more["parts"] = counts
             ImportRun.objects.filter(pk=run.pk).update(
+                **more,
                 rows_done=batch[-1].number,
                 processed=F("processed") + len(batch),
                 created=F("created") + outcome.created,
@@ -434,7 +460,11 @@ class _Importer:
                 continue
             if col.section != CUSTOMER:
                 if col.key == "policy_no" and isinstance(value, float):
-                    message = "保单号被存成了数字，开头的0可能已丢失（请把该列设为文本格式）；本行保单未导入"
+                    message = (
+                        "保单号被存成了数字，开头的0可能已丢失，请核对（建议把该列设为文本格式）"
+                        if col.section in SECTION_HANDLERS
+                        else "保单号被存成了数字，开头的0可能已丢失（请把该列设为文本格式）；本行保单未导入"
+                    )
                     row.issues.append(
                         Issue(
                             number,
@@ -617,6 +647,12 @@ class _Importer:
         for row in batch:
             if not row.refused:
                 row.key = self._identity_key(row.data)
+        if self.parts is not None:
+            # A row goes in whole or not at all: its other parts are checked before anything is written.
+            self.parts.counts.clear()
+            self.parts.prepare(batch)
+        for row in batch:
+            if not row.refused:
                 if row.key is None:
                     self._refuse_with_validation(row)
                     if not row.refused:  # the identity rule failed in a way validation did not name
@@ -629,6 +665,7 @@ class _Importer:
                 continue
             groups.setdefault(row.key, []).append(row)
         existing = self._existing(list(groups))
+        self._ids = {key: c.pk for key, c in existing.items()}
         new_groups: list[tuple[str, list[Row], dict]] = []
         for key, rows in groups.items():
             accepted = self._merge(key, rows, out)
@@ -648,6 +685,9 @@ class _Importer:
                 new_groups.append((key, accepted, data))
         if new_groups:
             self._create(new_groups, out)
+        if self.parts is not None:
+            self.parts.write([r for rows in groups.values() for r in rows], self._ids)
+            out.parts = dict(self.parts.counts)
         for rows in groups.values():
             for row in rows:
                 out.issues.extend(i for i in row.issues)
@@ -816,10 +856,12 @@ class _Importer:
         warnings: dict[int, list[str]] = {}
         for index, w in result.warnings:
             warnings.setdefault(index, []).append(w)
-        for index, (_, rows) in enumerate(kept):
+        for index, (key, rows) in enumerate(kept):
             if index in errors:
                 self._group_refused(rows, errors[index], out)
                 continue
+            if index in result.ids_by_index:
+                self._ids[key] = result.ids_by_index[index]
             out.created += 1
             out.merged += len(rows) - 1
             for w in warnings.get(index, ()):

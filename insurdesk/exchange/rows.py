@@ -109,6 +109,7 @@ class Row:
     key: str | None = None  # identity hash
     cheap: int | None = None  # in-run key of the raw identity cell (see cheap_key)
     bad: set = field(default_factory=set)  # fields whose cells could not be read
+    parts: object = None  # the policy, payment, claim and contact it carries (exchange.parts.RowParts)
 
     @property
     def refused(self) -> bool:

@@ -5,41 +5,42 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    CLERK = "clerk", "录入员"
-    REVIEWER = "reviewer", "复核员"
-    AGENT = "agent", "业务员"
-    UNDERWRITER = "underwriter", "核保员"
-    SERVICE = "service", "保全员"
-    CLAIMS = "claims", "理赔员"
-    CS = "cs", "客服"
-    COMPLIANCE = "compliance", "合规专员"
-    MANAGER = "manager", "机构负责人"
-    ADMIN = "admin", "系统管理员"
+    CLERK = "clerk", _("录入员")
+    REVIEWER = "reviewer", _("复核员")
+    AGENT = "agent", _("业务员")
+    UNDERWRITER = "underwriter", _("核保员")
+    SERVICE = "service", _("保全员")
+    CLAIMS = "claims", _("理赔员")
+    CS = "cs", _("客服")
+    COMPLIANCE = "compliance", _("合规专员")
+    MANAGER = "manager", _("机构负责人")
+    ADMIN = "admin", _("系统管理员")
 
 
 class UnitLevel(models.TextChoices):
-    HEAD = "head", "总公司"
-    PROVINCE = "province", "省公司"
-    BRANCH = "branch", "分公司"
-    SUB = "sub", "支公司/网点"
+    HEAD = "head", _("总公司")
+    PROVINCE = "province", _("省公司")
+    BRANCH = "branch", _("分公司")
+    SUB = "sub", _("支公司/网点")
 
 
 class OrgUnit(models.Model):
-    code = models.CharField("机构代码", max_length=20, unique=True)
-    name = models.CharField("机构名称", max_length=100)
+    code = models.CharField(_("机构代码"), max_length=20, unique=True)
+    name = models.CharField(_("机构名称"), max_length=100)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    level = models.CharField("层级", max_length=10, choices=UnitLevel.choices, default=UnitLevel.SUB)
+    level = models.CharField(_("层级"), max_length=10, choices=UnitLevel.choices, default=UnitLevel.SUB)
     # Materialised path "/1/5/9/" so a subtree is one indexed prefix query.
     path = models.CharField(max_length=255, db_index=True, editable=False)
 
     class Meta:
-        verbose_name = "机构"
-        verbose_name_plural = "机构"
+        verbose_name = _("机构")
+        verbose_name_plural = _("机构")
         ordering = ["path"]
 
     def __str__(self) -> str:
@@ -57,13 +58,13 @@ class User(AbstractUser):
         blank=True,
         on_delete=models.PROTECT,
         related_name="users",
-        verbose_name="所属机构",
+        verbose_name=_("所属机构"),
     )
-    role = models.CharField("角色", max_length=20, choices=Role.choices, default=Role.CLERK)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.CLERK)
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
 
     def __str__(self) -> str:
         # Chinese order: surname then given name, no space (get_full_name gives "志强 陈").
@@ -88,8 +89,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "API 令牌"
-        verbose_name_plural = "API 令牌"
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"

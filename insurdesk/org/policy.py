@@ -76,6 +76,17 @@ POLICY: dict[str, frozenset[str]] = {
     "exchange.export": frozenset({"clerk", "reviewer", "service", "compliance", "manager", "admin"}),
     # A customer's whole file as one download, for a personal-information access request (PIPL Art. 45).
     "customer.export_file": frozenset({"service", "compliance", "admin"}),
+    # Legacy policies and their past payments from an office's archive table (存量保单迁移, issue 4):
+    # registered, not issued, so the roles that import, not those that issue.
+    "policy.import": frozenset({"clerk", "reviewer", "admin"}),
+    # Claims (理赔) and the contact log (沟通记录): minimal apps for the archive table (issue 4).
+    "claim.view": ALL_ROLES,
+    "claim.create": frozenset({"clerk", "reviewer", "claims", "cs", "admin"}),
+    "claim.change": frozenset({"claims", "admin"}),
+    "contact.view": ALL_ROLES,
+    "contact.create": frozenset({"clerk", "reviewer", "agent", "service", "claims", "cs", "manager",
+                                 "admin"}),
+    "contact.change": frozenset({"clerk", "reviewer", "agent", "service", "cs", "admin"}),
 }
 
 # Roles whose scope is only the customers they own, not their unit's subtree.
@@ -176,6 +187,8 @@ PAGES: dict[str, Access] = {
     "applications:problem_raise": Access("application.problem_raise", Scope.APPLICATION),
     "applications:problem_resolve": Access("application.resolve", Scope.APPLICATION),
     "applications:problem_assign": Access("application.problem_handle", Scope.APPLICATION),
+    "applications:problem_send": Access("application.problem_handle", Scope.APPLICATION),
+    "applications:problem_reply": Access("application.problem_handle", Scope.APPLICATION),
     "applications:submit": Access("application.submit", Scope.APPLICATION),
     "applications:withdraw": Access("application.withdraw", Scope.APPLICATION),
     "applications:recording": Access("application.recording_attach", Scope.APPLICATION),
@@ -245,6 +258,11 @@ PAGES: dict[str, Access] = {
     "exchange:export_list": Access("exchange.export", Scope.LIST),
     "exchange:customer_file": Access("customer.export_file", Scope.CUSTOMER),
     "exchange:customer_file_lookup": Access("customer.export_file", Scope.LIST),
+    # Claims and the contact log (issue 4): lists, and the archive page's sections.
+    "claims:list": Access("claim.view", Scope.LIST),
+    "claims:customer_claims": Access("claim.view", Scope.CUSTOMER),
+    "care:contacts": Access("contact.view", Scope.LIST),
+    "care:customer_contacts": Access("contact.view", Scope.CUSTOMER),
 }
 
 # "METHOD /path" below /api/v1 (path parameters as {name}) -> access.
@@ -269,6 +287,9 @@ API: dict[str, Access] = {
     "GET /applications/{id}/problems": Access("application.view", Scope.APPLICATION),
     "POST /applications/{id}/problems": Access("application.problem_raise", Scope.APPLICATION),
     "POST /applications/{id}/problems/{pid}/resolve": Access("application.resolve", Scope.APPLICATION),
+    "POST /applications/{id}/problems/{pid}/send": Access("application.problem_handle", Scope.APPLICATION),
+    "POST /applications/{id}/problems/{pid}/reply": Access("application.problem_handle", Scope.APPLICATION),
+    "POST /applications/{id}/problems/{pid}/assign": Access("application.problem_handle", Scope.APPLICATION),
     "POST /applications/{id}/submit": Access("application.submit", Scope.APPLICATION),
     "POST /applications/{id}/withdraw": Access("application.withdraw", Scope.APPLICATION),
     "POST /applications/{id}/recording": Access("application.recording_attach", Scope.APPLICATION),

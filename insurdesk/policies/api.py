@@ -35,6 +35,7 @@ from insurdesk.policies.selectors import (
     PolicyFilters,
     due_list,
     due_page,
+    instalment_status_on,
     payment_list,
     policy_get,
     policy_instalments,
@@ -422,7 +423,7 @@ def policy_summary(p: Policy) -> dict:
     }
 
 
-def _instalment(i: Instalment) -> dict:
+def _instalment(i: Instalment, today: date) -> dict:
     return {
         "id": i.pk,
         "seq": i.seq,
@@ -432,7 +433,7 @@ def _instalment(i: Instalment) -> dict:
         "amount": i.amount,
         "paid_amount": i.paid_amount,
         "outstanding": i.outstanding,
-        "status": i.status,
+        "status": instalment_status_on(i, today),
         "paid_on": i.paid_on,
     }
 
@@ -514,7 +515,7 @@ def policy_record(viewer, p: Policy) -> dict:
                 }
                 for b in p.beneficiaries.all()
             ],
-            "instalments": [_instalment(i) for i in policy_instalments(p)],
+            "instalments": [_instalment(i, timezone.localdate()) for i in policy_instalments(p)],
             "schedule": [vars(i) for i in policy_schedule(p)],
             "payments": [payment_record_out(pay) for pay in policy_payments(p)],
             "member_count": p.members.filter(status="active").count() if p.is_group else 0,
@@ -758,7 +759,7 @@ def due(request, params: Query[DueQuery]):
                 "amount": i.amount,
                 "paid_amount": i.paid_amount,
                 "outstanding": i.outstanding,
-                "status": i.status,
+                "status": instalment_status_on(i, today),
                 "days_overdue": max(0, (today - i.due_date).days),
                 "grace_end": calc.grace_end(i.due_date, i.policy.grace_days),
                 "unit": {"id": i.unit.pk, "name": i.unit.name},

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from insurdesk.common.errors import FieldError, NotFound
 from insurdesk.org.models import OrgUnit
 from insurdesk.org.selectors import unit_subtree_ids, viewer_unit_ids
 from insurdesk.policies.models import (
-    OPEN_INSTALMENT,
     GroupMember,
     Instalment,
+    InstalmentStatus,
     Payment,
     Policy,
     PolicyBeneficiary,
@@ -184,6 +185,22 @@ class DueFilters:
     due_to: date | None = None
     status: str = ""  # one of the open statuses, or "" for all three
     policy_id: int | None = None
+    today: date | None = None  # the day "overdue" is read on (default: today)
+
+
+def instalment_status_on(instalment: Instalment, day: date) -> str:
+    """Return the premium's status (已缴/未缴/逾期/部分/作废) as it stands on `day`.
+
+    An unpaid premium past its due date reads 逾期 at once, whether or not the daily lapse check
+    (policies_lapse_check) has marked it yet.
+    """
+    if instalment.status == InstalmentStatus.UNPAID and instalment.due_date < day:
+        return InstalmentStatus.OVERDUE
+    return instalment.status
+
+
+def instalment_status_label(status: str) -> str:
+    return InstalmentStatus(status).label
 
 
 def due_list(*, viewer, filters: DueFilters | None = None) -> QuerySet[Instalment]:
@@ -193,9 +210,17 @@ def due_list(*, viewer, filters: DueFilters | None = None) -> QuerySet[Instalmen
     (unit, open_due) and (agent, open_due) answer it in due-date order without reading the paid ones.
     """
     f = filters or DueFilters()
+    today = f.today or timezone.localdate()
     qs = _scoped(Instalment.objects.filter(open_due__isnull=False), viewer)
-    if f.status in OPEN_INSTALMENT:
-        qs = qs.filter(status=f.status)
+    # Read as instalment_status_on does: unpaid past its due date is overdue before the daily check.
+    if f.status == InstalmentStatus.OVERDUE:
+        qs = qs.filter(
+            Q(status=InstalmentStatus.OVERDUE) | Q(status=InstalmentStatus.UNPAID, open_due__lt=today)
+        )
+    elif f.status == InstalmentStatus.UNPAID:
+        qs = qs.filter(status=InstalmentStatus.UNPAID, open_due__gte=today)
+    elif f.status == InstalmentStatus.PARTIAL:
+        qs = qs.filter(status=InstalmentStatus.PARTIAL)
     qs = _unit_filter(qs, f.unit_id)
     if f.agent_id:
         qs = qs.filter(agent_id=f.agent_id)

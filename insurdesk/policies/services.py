@@ -111,20 +111,18 @@ def instalments_per_year(mode: str) -> int:
     return 1 if mode == calc.SINGLE else calc.INSTALMENTS_PER_YEAR[mode]
 
 
-def _effective_date(app: Application, issue_date: date) -> date:
+def _policy_dates(app: Application, issue_date: date) -> tuple[date, date]:
+    """Return the policy's effective date and application date (生效日期, 投保日期).
+
+    A group policy's application date is the day before it takes effect (团险投保日期 = 生效日前一日):
+    it takes effect the day after the application date, or on the requested date an underwriter
+    accepted (the group_dates rule refers any other date), and then carries the day before that date
+    as its application date.
+    """
     if app.is_group:
-        expected = group_effective_date(app.application_date)
-        if app.requested_effective_date and app.requested_effective_date != expected:
-            raise ValidationFailed(
-                FieldError(
-                    "requested_effective_date",
-                    "group_dates",
-                    f"团体保单的投保日期应为生效日期前一日：投保日期 {app.application_date:%Y-%m-%d}，"
-                    f"生效日期应为 {expected:%Y-%m-%d}",
-                )
-            )
-        return expected
-    return app.requested_effective_date or issue_date + timedelta(days=1)
+        effective = app.requested_effective_date or group_effective_date(app.application_date)
+        return effective, calc.group_application_date(effective)
+    return app.requested_effective_date or issue_date + timedelta(days=1), app.application_date
 
 
 def schedule_instalment(policy: Policy, seq: int) -> calc.Instalment | None:
@@ -168,6 +166,7 @@ class IssuePlan:
     """Everything a policy takes from its application, computed before anything is written."""
 
     effective: date
+    application_date: date
     expiry: date | None
     instalment_total: int
     premium: Decimal
@@ -191,7 +190,7 @@ def issue_plan(app: Application, case: UnderwritingCase, *, issue_date: date) ->
     if not mains:
         raise ValidationFailed(FieldError("lines", "required", "投保单没有主险，不能出单"))
     main = mains[0]
-    effective = _effective_date(app, issue_date)
+    effective, application_date = _policy_dates(app, issue_date)
     birth = app.insured.birth_date if app.insured_id else None
     expiry = product_calc.coverage_end(main.coverage_term, start=effective, birth_date=birth)
     if expiry is not None and expiry < effective:
@@ -206,6 +205,7 @@ def issue_plan(app: Application, case: UnderwritingCase, *, issue_date: date) ->
     premium = sum((line.premium for line in lines), Decimal("0.00")) + extra
     return IssuePlan(
         effective=effective,
+        application_date=application_date,
         expiry=expiry,
         instalment_total=total,
         premium=premium,
@@ -224,7 +224,7 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
     """Issue the policy of an accepted application (承保出单): number, dates, parties, lines, first premium.
 
     Refused while a required sales recording (双录) is missing or unchecked — the application's `issue`
-    transition checks it — and for a group application not dated the day before its effective date.
+    transition checks it. A group policy is dated the day before its effective date (see _policy_dates).
     """
     _require(actor, "policy.issue", "您的角色无权承保出单")
     app = application_lock(application_id, actor=actor)
@@ -254,7 +254,7 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
         payment_term=app.payment_term,
         instalment_total=plan.instalment_total,
         coverage_term=next(line.coverage_term for line in plan.lines if line.pk == plan.main_line_id),
-        application_date=app.application_date,
+        application_date=plan.application_date,
         issue_date=issue_date,
         effective_date=plan.effective,
         expiry_date=plan.expiry,
@@ -311,6 +311,7 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
             "policy_no": policy.policy_no,
             "application": app.application_no,
             "effective_date": policy.effective_date,
+            "application_date": policy.application_date,
             "premium": str(policy.premium),
             "decision": case.decision,
             "first_due": first.due_date if first else None,

@@ -37,6 +37,8 @@ from insurdesk.policies.selectors import (
     customer_policies,
     due_list,
     due_page,
+    instalment_status_label,
+    instalment_status_on,
     policy_get,
     policy_instalments,
     policy_list,
@@ -99,6 +101,12 @@ def policy_list_view(request):
     return render(request, "policies/list.html", {"form": form, "page": page})
 
 
+def _status_row(instalment, today) -> dict:
+    """A premium with its status as of today (逾期 as soon as it is past due, see instalment_status_on)."""
+    status = instalment_status_on(instalment, today)
+    return {"i": instalment, "status": status, "status_label": instalment_status_label(status)}
+
+
 def _detail_context(request, policy: Policy) -> dict:
     viewer = request.user
     start = cooling_off_start(policy)
@@ -113,6 +121,7 @@ def _detail_context(request, policy: Policy) -> dict:
         ],
         "schedule": policy_schedule(policy),
         "instalments": instalments,
+        "instalment_rows": [_status_row(i, today) for i in instalments],
         "payments": policy_payments(policy),
         "payment_term": term_label(policy.payment_term),
         "coverage_term": term_label(policy.coverage_term),
@@ -267,7 +276,7 @@ def due_list_view(request):
     today = timezone.localdate()
     rows = [
         {
-            "i": i,
+            **_status_row(i, today),
             "days_overdue": max(0, (today - i.due_date).days),
             "grace_end": calc.grace_end(i.due_date, i.policy.grace_days),
         }

@@ -102,3 +102,18 @@ def test_docs_are_served_without_a_cdn(db):
     html = r.content.decode()
     assert "/static/ninja/" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+def test_the_public_description_is_built_once_not_on_every_request(db, monkeypatch):
+    from ninja import NinjaAPI
+
+    from insurdesk.api.urls import api
+
+    builds = []
+    real = NinjaAPI.get_openapi_schema
+    monkeypatch.setattr(
+        NinjaAPI, "get_openapi_schema", lambda self, **kw: builds.append(1) or real(self, **kw)
+    )
+    monkeypatch.setattr(api, "_schema_cache", {})
+    first, second = Client().get("/api/v1/openapi.json"), Client().get("/api/v1/openapi.json")
+    assert first.content == second.content and len(builds) == 1

@@ -90,6 +90,8 @@ def test_every_page_of_new_business_is_declared():
             "applications:lookup",
             "applications:problem_resolve",
             "applications:problem_assign",
+            "applications:problem_send",
+            "applications:problem_reply",
             "products:detail",
             "products:edit",
         ]
@@ -119,6 +121,12 @@ def test_every_page_by_role(client, world, role):
     assert r.status_code == (200 if allowed(role, "application.resolve") else 403)
     r = client.post(reverse("applications:problem_assign", args=[app.pk, item.pk]))
     assert r.status_code == (302 if allowed(role, "application.problem_handle") else 403)
+    r = client.post(reverse("applications:problem_send", args=[app.pk, item.pk]))
+    assert r.status_code == (302 if allowed(role, "application.problem_handle") else 403)
+    r = client.post(
+        reverse("applications:problem_reply", args=[app.pk, item.pk]), {"method": "phone", "reply": "已核实"}
+    )
+    assert r.status_code == (302 if allowed(role, "application.problem_handle") else 403)
     for name, action, data in PAGE_POSTS:
         r = client.post(reverse(name, args=[app.pk]), data)
         assert r.status_code == (302 if allowed(role, action) else 403), (name, role, r.status_code)
@@ -137,6 +145,14 @@ API_CALLS = [
         "application.second_entry",
     ),
     ("post", "/applications/{id}/problems", {"text": "缺影像"}, "application.problem_raise"),
+    ("post", "/applications/{id}/problems/{pid}/assign", {"owner_id": None}, "application.problem_handle"),
+    ("post", "/applications/{id}/problems/{pid}/send", {}, "application.problem_handle"),
+    (
+        "post",
+        "/applications/{id}/problems/{pid}/reply",
+        {"method": "phone", "reply": "电话核实无误"},
+        "application.problem_handle",
+    ),
     (
         "post",
         "/applications/{id}/problems/{pid}/resolve",
@@ -173,6 +189,9 @@ MINE = [
     "GET /applications/{id}/problems",
     "POST /applications/{id}/problems",
     "POST /applications/{id}/problems/{pid}/resolve",
+    "POST /applications/{id}/problems/{pid}/send",
+    "POST /applications/{id}/problems/{pid}/reply",
+    "POST /applications/{id}/problems/{pid}/assign",
     "POST /applications/{id}/submit",
     "POST /applications/{id}/withdraw",
     "POST /applications/{id}/recording",

@@ -462,3 +462,24 @@ def test_the_transition_helper_for_underwriting_refuses_illegal_moves(people, ap
         assert ("state", "illegal_transition") in codes(exc)
     app.refresh_from_db()
     assert app.state == State.SECOND_ENTRY and app.version == 1
+
+
+def test_relationship_is_one_of_the_six_of_the_form(people, app_input):
+    from insurdesk.applications.models import Relationship
+
+    assert [(c.value, c.label) for c in Relationship] == [
+        ("self", "本人"),
+        ("spouse", "配偶"),
+        ("child", "子女"),
+        ("parent", "父母"),
+        ("employer", "雇佣"),
+        ("other", "其他"),
+    ]
+    for rel in ("spouse", "child", "parent", "employer", "other"):
+        app, _ = application_create(
+            actor=people["clerk"], data=app_input(relationship=rel, insured_consent=True)
+        )
+        assert app.relationship == rel and app.get_relationship_display() == dict(Relationship.choices)[rel]
+    with pytest.raises(ValidationFailed) as exc:
+        application_create(actor=people["clerk"], data=app_input(relationship="cousin"))
+    assert ("relationship", "choice") in codes(exc)

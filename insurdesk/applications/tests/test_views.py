@@ -222,3 +222,56 @@ def test_lists_render(client, people, app_input, name):
     application_create(actor=people["clerk"], data=app_input())
     client.force_login(people["admin"])
     assert client.get(reverse(name)).status_code == 200
+
+
+def test_a_problem_item_is_sent_and_its_reply_recorded_on_the_detail_page(client, people, app_input):
+    from insurdesk.applications.services import problem_raise
+
+    app, _ = application_create(actor=people["clerk"], data=app_input())
+    application_second_entry(actor=people["clerk2"], application_id=app.pk, data=second_entry_of(app))
+    item = problem_raise(
+        actor=people["reviewer"], application_id=app.pk, text="受益人未签名", route="customer"
+    )
+    client.force_login(people["clerk2"])
+    detail = reverse("applications:detail", args=[app.pk])
+    assert reverse("applications:problem_send", args=[app.pk, item.pk]) in client.get(detail).content.decode()
+    r = client.post(reverse("applications:problem_send", args=[app.pk, item.pk]))
+    assert r.status_code == 302
+    page = client.get(detail).content.decode()
+    assert reverse("applications:problem_reply", args=[app.pk, item.pk]) in page and "下发" in page
+    r = client.post(
+        reverse("applications:problem_reply", args=[app.pk, item.pk]),
+        {"method": "phone", "reply": "客户电话确认"},
+    )
+    assert r.status_code == 302
+    item.refresh_from_db()
+    assert (item.state, item.replied_by, item.reply_method) == ("replied", people["clerk2"], "phone")
+    page = client.get(detail).content.decode()
+    assert "电话核实" in page and "客户电话确认" in page and str(people["clerk2"]) in page
+    client.force_login(people["reviewer"])
+    page = client.get(reverse("applications:problem_resolve", args=[app.pk, item.pk])).content.decode()
+    assert "下发时间" in page and "电话核实" in page and "计入差错" in page and "当前处理人" in page
+    assert str(people["clerk2"]) in page
+
+
+def test_queues_name_the_owner_of_each_application(client, people, app_input, make_user):
+    from insurdesk.applications.services import application_assign
+
+    app, _ = application_create(actor=people["clerk"], data=app_input())
+    application_assign(actor=people["reviewer"], application_id=app.pk, assignee_id=people["clerk2"].pk)
+    client.force_login(people["reviewer"])
+    page = client.get(reverse("applications:queues")).content.decode()
+    section = page.split('id="second_entry"')[1].split("</section>")[0]
+    assert "TB0000000001" in section and str(people["clerk2"]) in section and "分钟" in section
+    assert 'id="underwriting"' not in page  # a reviewer does not work the underwriting queue
+    client.force_login(make_user("underwriter"))
+    page = client.get(reverse("applications:queues")).content.decode()
+    assert 'id="underwriting"' in page and 'id="second_entry"' not in page
+
+
+def test_required_fields_are_starred_and_wu_is_kept(client, people):
+    client.force_login(people["clerk"])
+    page = client.get(reverse("applications:create")).content.decode()
+    assert "带 * 的为必填项" in page and '<span class="req" aria-hidden="true">*</span>' in page
+    r = client.post(reverse("applications:create"), entry_post(people, health_details="无"))
+    assert r.status_code == 302 and Application.objects.get().health_details == "无"

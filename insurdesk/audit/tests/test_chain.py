@@ -38,7 +38,29 @@ def test_removed_entry_is_reported():
 def test_removed_last_entry_is_reported():
     _write()
     AuditEntry.objects.filter(seq=5).delete()
+    result = audit_verify()
+    assert not result.ok and result.first_bad_seq == 5 and "removed" in result.problem
+
+
+def test_an_entry_appended_behind_the_head_is_reported_as_inserted():
+    from insurdesk.audit.services import entry_hash
+
+    _write()
+    last = AuditEntry.objects.get(seq=5)
+    fields = dict(
+        seq=6, at=last.at, actor_id=None, actor_name="system", action="forged", target_type="t",
+        target_id="9", detail={}, ip=None,
+    )  # fmt: skip
+    AuditEntry.objects.create(prev_hash=last.hash, hash=entry_hash(last.hash, **fields), **fields)
+    result = audit_verify()
+    assert not result.ok and result.first_bad_seq == 6 and "inserted" in result.problem
+
+
+def test_an_empty_log_with_a_head_that_moved_is_reported():
+    AuditHead.objects.create(id=1, seq=1, hash="a" * 64)
     assert not audit_verify().ok
+    AuditHead.objects.filter(id=1).update(seq=0)
+    assert not audit_verify().ok  # the head's hash no longer matches the empty chain
 
 
 def test_inserted_entry_is_reported():

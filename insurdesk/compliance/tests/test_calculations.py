@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from insurdesk.common.exports import FORMULA_START
 from insurdesk.compliance.calculations import (
     add_working_days,
     add_years,
@@ -53,7 +54,10 @@ def test_working_days_land_on_a_weekday_at_least_that_many_days_later(start, n):
     assert end.weekday() < 5 and (end - start).days >= n
 
 
-@pytest.mark.parametrize("raw", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd", "\r=cmd", '=HYPERLINK("x")'])
+@pytest.mark.parametrize(
+    "raw",
+    ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd", "\r=cmd", "\n=cmd", '=HYPERLINK("x")', "＝1+1", "＠SUM(A1)"],
+)
 def test_formula_starts_get_an_apostrophe(raw):
     assert safe_cell(raw) == "'" + raw
 
@@ -67,4 +71,4 @@ def test_other_cells_are_unchanged(raw, out):
 
 @given(st.text())
 def test_no_cell_starts_with_a_formula_character(text):
-    assert not safe_cell(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert not safe_cell(text).startswith(FORMULA_START)

@@ -16,6 +16,7 @@ from insurdesk.compliance.rules import (
     Thresholds,
     TransactionFacts,
     rate,
+    rule_table,
 )
 
 TODAY = date(2026, 11, 21)
@@ -118,6 +119,25 @@ def test_every_reason_keeps_code_label_points_floor_and_detail():
     for d in r.reason_dicts:
         assert set(d) == {"code", "label", "points", "floor", "detail"} and d["label"] and d["detail"]
     assert len({rule.code for rule in RULES}) == len(RULES)
+
+
+def test_the_declared_rules_cover_the_factors_the_aml_rules_name():
+    declared = {rule.code for rule in RULES}
+    assert {
+        "occupation",
+        "nationality",
+        "region",
+        "pep",
+        "cash_premium",
+        "large_surrender",
+        "early_surrender",
+        "beneficiary_changes",
+    } <= declared
+    table = rule_table(replace(TH, cash_premium=Decimal("30000")))
+    assert [row["code"] for row in table] == [rule.code for rule in RULES]
+    assert all(row["when"] and row["label"] for row in table)
+    assert "30,000.00" in next(row["when"] for row in table if row["code"] == "cash_premium")
+    assert next(row["floor"] for row in table if row["code"] == "pep") == "高"
 
 
 # --- adding a risk factor never lowers the level (hypothesis) ---

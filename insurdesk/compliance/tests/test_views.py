@@ -46,6 +46,18 @@ def test_the_desk_counts_and_links_every_list(desk, person):
     assert reverse("compliance:queue", args=["expired_ids"]) in html
 
 
+def test_the_desk_lists_every_declared_rating_rule_with_its_threshold(desk, settings):
+    from insurdesk.compliance.rules import RULES
+
+    settings.INSURDESK_AML_CASH_THRESHOLD = 50000
+    html = text(desk.get(reverse("compliance:home")))
+    table = html[html.index('id="aml-rules"') :]
+    for rule in RULES:
+        assert rule.label in table
+    for words in ("珠宝", "PRK", "政治公众人物", "50,000.00 元", "退保", "变更受益人不少于 3 次"):
+        assert words in table
+
+
 def test_the_navigation_shows_compliance_only_to_those_who_may_use_it(client, officer, make_user):
     client.force_login(officer)
     assert reverse("compliance:home") in text(client.get(reverse("customers:list")))

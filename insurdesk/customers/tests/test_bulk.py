@@ -195,3 +195,38 @@ def test_a_role_that_may_not_create_is_refused_outright(make_user, individual_da
     with pytest.raises(NotAllowed):
         customer_bulk_create(actor=make_user("underwriter"), kind="individual", rows=[individual_data()])
     assert Customer.objects.count() == 0
+
+
+def test_the_fast_insert_stores_archives_and_history_as_bulk_create_with_history_does(
+    make_user, individual_data
+):
+    # Given two archives that differ only in their identity, one written by insert_many_with_history
+    # and one by simple-history's bulk_create_with_history
+    from simple_history.utils import bulk_create_with_history
+
+    from insurdesk.common.bulk import insert_many_with_history
+
+    clerk = make_user("clerk")
+    ctx = bulk._Context(clerk)
+    data = individual_data()
+    other = dict(data, id_number=make_resident_id(data["birth_date"], data["gender"], region="310104"))
+    fast = bulk._prepare_row(ctx, "individual", 0, dict(data)).customer
+    slow = bulk._prepare_row(ctx, "individual", 1, other).customer
+    fast.archive_no, slow.archive_no = "T0000000001", "T0000000002"
+
+    insert_many_with_history([fast], user=ctx.user)
+    bulk_create_with_history([slow], Customer, default_user=ctx.user)
+
+    # Then both read back the same, field by field, and so do their history rows
+    assert fast.pk and slow.pk and fast.pk != slow.pk
+    differ = {"id", "archive_no", "id_number", "id_hash", "created_at", "updated_at"}
+    a, b = Customer.objects.get(pk=fast.pk), Customer.objects.get(pk=slow.pk)
+    assert a.id_number == data["id_number"]
+    for f in Customer._meta.concrete_fields:
+        if f.name not in differ:
+            assert getattr(a, f.attname) == getattr(b, f.attname), f.name
+    ha, hb = Customer.history.get(id=fast.pk), Customer.history.get(id=slow.pk)
+    assert ha.id_number == data["id_number"] and ha.history_user_id == clerk.pk
+    for f in Customer.history.model._meta.concrete_fields:
+        if f.name not in differ | {"history_id", "history_date"}:
+            assert getattr(ha, f.attname) == getattr(hb, f.attname), f.name

@@ -428,6 +428,20 @@ def test_customer_service_and_agents_see_masked_numbers(client, known_customer, 
         assert "科技园路1号" not in html
 
 
+def test_a_company_uscc_is_public_but_its_representatives_number_is_masked(
+    client, units, make_user, corporate_data
+):
+    data = corporate_data()
+    company, _ = customer_create(actor=None, kind="corporate", data={**data, "unit_id": units["SZ"].pk})
+    login(client, make_user("cs", "SZ"))
+    for url in (reverse("customers:list"), reverse("customers:detail", args=[company.pk])):
+        html = client.get(url).content.decode()
+        assert company.id_number in html  # as the API shows it
+    html = client.get(reverse("customers:detail", args=[company.pk])).content.decode()
+    assert company.legal_rep_id_number not in html
+    assert mask_id_number(company.legal_rep_id_number) in html
+
+
 def test_a_clerk_sees_full_numbers(client, known_customer, make_user):
     login(client, make_user("clerk", "SZ"))
     html = client.get(reverse("customers:detail", args=[known_customer.customer.pk])).content.decode()

@@ -111,8 +111,28 @@ def run_tasks():
     return run
 
 
+# The products the archive files name (an office's own short names): an unknown one is refused.
+ARCHIVE_PRODUCTS = [
+    {"code": "L900", "name": "人寿险", "line": "life", "coverage_terms": ["1y", "20y"],
+     "payment_modes": ["annual", "monthly", "single"], "payment_terms": ["single", "1y", "20y"]},
+    {"code": "H900", "name": "健康险", "line": "health", "coverage_terms": ["1y"],
+     "payment_modes": ["annual"], "payment_terms": ["1y"]},
+    {"code": "A900", "name": "意外险", "line": "accident", "coverage_terms": ["1y"],
+     "payment_modes": ["single"], "payment_terms": ["single"]},
+]  # fmt: skip
+
+
 @pytest.fixture
-def root_unit(db):
+def archive_products(db):
+    """The products the archive files name."""
+    from insurdesk.products.services import product_create
+
+    return [product_create(actor=None, data=dict(spec)) for spec in ARCHIVE_PRODUCTS]
+
+
+@pytest.fixture
+def root_unit(db, archive_products):
+    """The root unit (and the products the archive files name)."""
     from insurdesk.org.services import unit_create
 
     return unit_create(actor=None, code="HQ", name="总公司")

@@ -399,7 +399,7 @@ def test_a_copy_of_the_file_under_another_name_is_the_same_file(root_unit, tmp_p
     assert ImportIssue.objects.exists()
 
 
-def test_policy_columns_are_checked_against_the_catalogue_and_reported_not_imported(
+def test_policy_columns_are_checked_against_the_catalogue_and_an_unknown_product_refuses_its_row(
     root_unit, catalogue, tmp_path
 ):
     product = next(p for p in catalogue.values() if not p.is_rider and not p.is_group)
@@ -447,14 +447,14 @@ def test_policy_columns_are_checked_against_the_catalogue_and_reported_not_impor
 
     code, _, _ = run_import(path, "--report", tmp_path / "r.csv")
 
-    assert code == 0 and Customer.objects.count() == 2  # the customers go in; the policies wait
+    # The first row goes in whole; the second, naming a product not in the catalogue, not at all.
+    assert code == 1 and Customer.objects.count() == 1
     from insurdesk.policies.models import Policy
     from insurdesk.products.models import Product
 
-    assert not Policy.objects.exists() and not Product.objects.filter(name="神仙险").exists()
+    assert list(Policy.objects.values_list("policy_no", "product_id")) == [("P001", product.pk)]
+    assert not Product.objects.filter(name="神仙险").exists()
     report = read_report(tmp_path / "r.csv")
-    by_row = {(r["行号"], r["规则"]) for r in report}
-    assert ("3", "unknown_product") in by_row and ("3", "date_order") in by_row
+    by_row = {(r["行号"], r["规则"], r["级别"]) for r in report}
+    assert {("3", "unknown_product", "拒绝"), ("3", "date_order", "拒绝")} <= by_row
     assert not any(r["行号"] == "2" for r in report)
-    assert {r["规则"] for r in report if r["行号"] == "1"} == {"not_imported"}
-    assert all(r["级别"] == "提示" for r in report)

@@ -42,7 +42,9 @@ def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-def test_an_upload_runs_in_the_background_shows_progress_and_offers_the_report(make_user, run_tasks):
+def test_an_upload_runs_in_the_background_shows_progress_and_offers_the_report(
+    make_user, archive_products, run_tasks
+):
     clerk = make_user("clerk")
     client = login(clerk)
 
@@ -81,7 +83,7 @@ def test_refused_rows_are_listed_on_the_run_page_masked(make_user, run_tasks):
     assert "id_damaged" in page and "110105********1000" in page and "198001011000" not in page
 
 
-def test_a_dry_run_upload_imports_nothing(make_user, run_tasks):
+def test_a_dry_run_upload_imports_nothing(make_user, archive_products, run_tasks):
     client = login(make_user("clerk"))
     upload(client, "archive_utf8.csv", dry_run="1")
     run_tasks()
@@ -121,7 +123,7 @@ def test_the_stored_upload_is_named_by_its_digest_never_by_the_client(make_user)
     assert run.file_path.endswith(f"/imports/{run.file_hash}.csv") and run.file_name == "archive.csv"
 
 
-def test_a_run_whose_worker_died_can_be_resumed(make_user, run_tasks):
+def test_a_run_whose_worker_died_can_be_resumed(make_user, archive_products, run_tasks):
     from django.utils import timezone
 
     client = login(make_user("clerk"))

@@ -113,11 +113,12 @@ class Scratch:
             pytest.fail(f"worker {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
-    def popen_worker(self, *args: str) -> subprocess.Popen:
+    def popen_worker(self, *args: str, stdin: bool = False) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "insurdesk.lifecycle.tests.worker", *args],
             cwd=ROOT,
             env=self.env(),
+            stdin=subprocess.PIPE if stdin else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

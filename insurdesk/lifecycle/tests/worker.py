@@ -3,7 +3,7 @@
 Run as ``python -m insurdesk.lifecycle.tests.worker <command>`` with DATABASE_URL, INSURDESK_DATA_DIR
 and the keys in the environment (insurdesk.lifecycle.tests.scratch builds it). Every command prints
 one JSON document on stdout, except ``create-loop``, which prints one archive number per committed
-customer and never stops by itself.
+customer and never stops by itself, and ``fork-loop``, which starts such writers on demand.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def populate(args) -> dict:
         path = media / "scans" / f"{i:03d}" / f"扫描件-{i}.pdf"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"%PDF-1.7\n" + rng.randbytes(rng.randrange(10, 200_000)))
-    out = {"customers": len(made)}
+    out = {"customers": len(made), "first": first_customer(args) if made else None}
     if args.then_state:
         out["state"] = state(args)
     if args.then_check:
@@ -156,7 +156,8 @@ def create_loop(args) -> None:
 
     rng = random.Random(f"{args.seed}-{os.getpid()}")
     unit = _root_unit()
-    print("ready", flush=True)
+    if not getattr(args, "forked", False):
+        print("ready", flush=True)
     while True:
         data = _person(rng, unit.pk)
         if rng.random() < 0.3:
@@ -166,6 +167,31 @@ def create_loop(args) -> None:
         except Duplicate:
             continue
         print(c.archive_no, flush=True)
+
+
+def fork_loop(args) -> None:
+    """Start up once, then for every "go" line on stdin fork a writer that runs create-loop until killed.
+
+    Each writer prints "ready <pid>" and then what create-loop prints; when it dies this process
+    prints "exited <status>". Django starts once instead of once per writer, so a test can kill many
+    writers in the time a few process starts would take. Connections are closed before each fork:
+    a writer opens its own.
+    """
+    from django.db import connections
+
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        connections.close_all()
+        pid = os.fork()
+        if pid == 0:  # the writer
+            try:
+                print(f"ready {os.getpid()}", flush=True)
+                create_loop(argparse.Namespace(seed=args.seed, forked=True))
+            finally:
+                os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        print(f"exited {status}", flush=True)
 
 
 def check(args) -> dict:
@@ -223,6 +249,11 @@ def edit(args) -> dict:
     from insurdesk.common.errors import Conflict
     from insurdesk.customers.services import customer_update
 
+    if args.go:  # a start line: report ready, then wait for the test to create the file
+        print("ready", flush=True)
+        go, give_up = Path(args.go), time.monotonic() + 120
+        while not go.exists() and time.monotonic() < give_up:
+            time.sleep(0.001)
     time.sleep(max(0.0, args.at - time.time()))
     try:
         c, _ = customer_update(
@@ -256,6 +287,8 @@ def main(argv=None) -> None:
     sub.add_parser("state")
     p = sub.add_parser("create-loop")
     p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("fork-loop")
+    p.add_argument("--seed", type=int, default=1)
     p = sub.add_parser("check")
     p.add_argument("--expect", help="a file of archive numbers that were reported committed")
     p = sub.add_parser("edit")
@@ -263,6 +296,7 @@ def main(argv=None) -> None:
     p.add_argument("--version", type=int, required=True)
     p.add_argument("--occupation", required=True)
     p.add_argument("--at", type=float, default=0.0)
+    p.add_argument("--go", help="start once this file exists (after printing ready)")
     sub.add_parser("first-customer")
     args = parser.parse_args(argv)
     _setup()
@@ -270,6 +304,7 @@ def main(argv=None) -> None:
         "populate": populate,
         "state": state,
         "create-loop": create_loop,
+        "fork-loop": fork_loop,
         "check": check,
         "edit": edit,
         "first-customer": first_customer,

@@ -130,6 +130,20 @@ def test_issue_read_pay_and_list_a_policy(nb, submitted):
     assert clerk.get("/policies", {"state": "lapsed"}).json()["count"] == 0
 
 
+def test_the_due_endpoint_reads_a_premium_past_due_as_overdue(nb, issued):
+    policy = issued()
+    past = TODAY - datetime.timedelta(days=3)
+    Policy.objects.filter(pk=policy.pk).update(issue_date=past)
+    policy.instalments.update(due_date=past, open_due=past)
+    clerk = as_user(nb.clerk)
+    r = clerk.get("/payments/due", {"status": "overdue"})
+    assert r.status_code == 200 and r.json()["count"] == 1
+    item = r.json()["items"][0]
+    assert item["status"] == "overdue" and item["days_overdue"] == 3 and item["policy_no"] == policy.policy_no
+    assert clerk.get("/payments/due", {"status": "unpaid"}).json()["count"] == 0
+    assert clerk.get(f"/policies/{policy.pk}").json()["instalments"][0]["status"] == "overdue"
+
+
 @pytest.mark.parametrize(
     "body, field, code",
     [

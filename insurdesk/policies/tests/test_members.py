@@ -58,12 +58,10 @@ def test_a_group_policy_takes_effect_the_day_after_its_application_date(nb, grou
     assert group_policy.payment_mode == "single" and group_policy.instalment_total == 1
 
 
-def test_a_group_application_dated_otherwise_is_referred_and_cannot_be_issued(nb):
+def test_a_group_application_dated_otherwise_is_referred_and_issued_dated_the_day_before(nb):
+    requested = TODAY + datetime.timedelta(days=10)
     data = group_input(
-        company=nb.company,
-        agent=nb.agent,
-        application_date=YESTERDAY,
-        requested_effective_date=TODAY + datetime.timedelta(days=10),
+        company=nb.company, agent=nb.agent, application_date=YESTERDAY, requested_effective_date=requested
     )
     app = submit_application(clerk=nb.clerk, clerk2=nb.clerk2, data=data)
     case = underwriting_open(actor=None, application_id=app.pk)
@@ -72,9 +70,10 @@ def test_a_group_application_dated_otherwise_is_referred_and_cannot_be_issued(nb
     from insurdesk.underwriting.services import underwriting_decide
 
     underwriting_decide(actor=nb.underwriter, application_id=app.pk, decision="standard", reasons="同意")
-    with pytest.raises(ValidationFailed) as exc:
-        policy_issue(actor=nb.clerk, application_id=app.pk)
-    assert exc.value.errors[0].code == "group_dates"
+    policy = policy_issue(actor=nb.clerk, application_id=app.pk)
+    # 投保日期 = 生效日期前一日: the policy carries the day before the accepted effective date.
+    assert policy.effective_date == requested
+    assert policy.application_date == requested - datetime.timedelta(days=1)
 
 
 def test_members_are_imported_from_xlsx(nb, group_policy):

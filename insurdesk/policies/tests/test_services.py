@@ -12,7 +12,13 @@ from insurdesk.audit.models import AuditEntry
 from insurdesk.common.errors import Conflict, IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from insurdesk.policies import calculations as calc
 from insurdesk.policies.models import Instalment, InstalmentStatus, Payment, Policy, PolicyState
-from insurdesk.policies.selectors import DueFilters, customer_policies, due_list, policy_list
+from insurdesk.policies.selectors import (
+    DueFilters,
+    customer_policies,
+    due_list,
+    instalment_status_on,
+    policy_list,
+)
 from insurdesk.policies.services import (
     payment_record,
     policies_lapse_check,
@@ -224,6 +230,25 @@ def test_the_due_list_shows_open_premiums_by_unit_agent_and_date(nb, issued):
     assert list(due_list(viewer=nb.agent)) == rows  # the agent who sold it
     pay(nb, policy)
     assert [r.seq for r in due_list(viewer=nb.service)] == [2]
+
+
+def test_an_unpaid_premium_past_its_due_date_is_overdue_before_the_daily_check_runs(nb, issued):
+    policy = issued()
+    pay(nb, policy)
+    second = Instalment.objects.get(policy=policy, seq=2)
+    due, after = second.due_date, second.due_date + datetime.timedelta(days=1)
+    assert second.status == InstalmentStatus.UNPAID  # policies_lapse_check has not marked it
+    assert instalment_status_on(second, due) == "unpaid" and instalment_status_on(second, after) == "overdue"
+
+    def listed(status, today):
+        return [i.seq for i in due_list(viewer=nb.service, filters=DueFilters(status=status, today=today))]
+
+    assert listed("unpaid", due) == [2] and listed("overdue", due) == []
+    assert listed("unpaid", after) == [] and listed("overdue", after) == [2]
+    pay(nb, policy, amount="100.00")
+    second.refresh_from_db()
+    assert instalment_status_on(second, after) == "partial"
+    assert listed("partial", after) == [2] and listed("overdue", after) == [] and listed("", after) == [2]
 
 
 def test_lapse_check_marks_overdue_then_lapses_after_the_grace_period(nb, issued):

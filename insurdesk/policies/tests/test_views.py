@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from insurdesk.org.models import Role
 from insurdesk.org.policy import POLICY, page_access
-from insurdesk.policies.models import GroupMember, Payment, PolicyState
+from insurdesk.policies.models import GroupMember, Instalment, Payment, PolicyState
 from insurdesk.policies.services import policy_issue
 from insurdesk.underwriting.models import CaseState, UnderwritingCase
 from insurdesk.underwriting.services import underwriting_open
@@ -140,6 +140,42 @@ def test_issuing_paying_and_the_due_list_in_pages(client, nb, world):
     assert policy.policy_no in due and "未缴" in due
     detail = client.get(reverse("policies:detail", args=[policy.pk])).content.decode()
     assert "已缴" in detail and "缴费计划" in detail
+
+
+def test_the_due_list_and_the_policy_show_a_premium_past_due_as_overdue(client, nb, world):
+    policy = world["policy"]
+    client.force_login(nb.clerk)
+    client.post(
+        reverse("policies:payment_new"),
+        {"policy_no": policy.policy_no, "amount": "15000", "method": "cash", "paid_on": TODAY.isoformat()},
+    )
+    # The second premium fell due ten days ago and the daily lapse check has not run since.
+    past = TODAY - datetime.timedelta(days=10)
+    Instalment.objects.filter(policy=policy, seq=2).update(due_date=past, open_due=past)
+    overdue = client.get(reverse("policies:due"), {"status": "overdue"}).content.decode()
+    assert policy.policy_no in overdue and ">逾期<" in overdue and "逾期 10 天" in overdue
+    unpaid = client.get(reverse("policies:due"), {"status": "unpaid"}).content.decode()
+    assert policy.policy_no not in unpaid
+    detail = client.get(reverse("policies:detail", args=[policy.pk])).content.decode()
+    assert ">逾期<" in detail and ">已缴<" in detail
+
+
+def test_a_cooling_off_cancellation_on_the_page_refunds_the_premium_paid(client, nb, world):
+    policy = world["policy"]
+    client.force_login(nb.clerk)
+    client.post(
+        reverse("policies:payment_new"),
+        {"policy_no": policy.policy_no, "amount": "15000", "method": "card", "paid_on": TODAY.isoformat()},
+    )
+    client.force_login(nb.service)
+    page = client.get(reverse("policies:detail", args=[policy.pk])).content.decode()
+    assert "犹豫期至" in page and "犹豫期撤单" in page
+    r = client.post(
+        reverse("policies:cancel", args=[policy.pk]), {"reason": "客户犹豫期内申请撤单"}, follow=True
+    )
+    page = r.content.decode()
+    assert "已撤单，退还保费 15000.00 元" in page and "犹豫期撤单" in page and "退费" in page
+    assert Payment.objects.get(policy=policy, kind="refund").method == "card"
 
 
 def test_the_customer_fragment_lists_policies_in_every_role(client, nb, world):

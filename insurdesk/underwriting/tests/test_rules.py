@@ -215,3 +215,29 @@ def test_the_overall_outcome_is_the_most_severe(outcomes):
     results = [r.RuleResult(str(i), "x", o, "y") for i, o in enumerate(outcomes)]
     expected = r.DECLINE if r.DECLINE in outcomes else r.REFER if r.REFER in outcomes else r.PASS
     assert r.overall(results) == expected
+
+
+def test_every_referral_and_decline_says_why():
+    """Each rule names the cause in its reason: the limit, the class, the answer, the document, the risk."""
+    checks = [
+        (r.rule_age_limits(facts(insured=person(age=61), relationship="child", consent_recorded=True)), "60"),
+        (r.rule_sum_limits(facts(lines=[line(sum_insured=Decimal("2500000"))])), "2,000,000.00"),
+        (r.rule_occupation_class(facts(insured=replace(person(), occupation_class=5))), "5 类"),
+        (r.rule_health(facts(health_answers={"是否患有高血压": True})), "是否患有高血压"),
+        (
+            r.rule_identity_documents(facts(insured=replace(person("赵敏"), id_valid_to=date(2026, 1, 1)))),
+            "赵敏",
+        ),
+        (r.rule_aml(facts(policyholder=replace(person("钱多"), aml_risk="high"))), "钱多"),
+        (
+            r.rule_insurable_interest(
+                facts(policyholder=person("王芳"), relationship="other", consent_recorded=False)
+            ),
+            "同意",
+        ),
+        (r.rule_cumulative_sum(facts(existing_sum_insured=Decimal("2800000"))), "3,000,000.00"),
+    ]
+    for result, cause in checks:
+        assert result.outcome in (r.REFER, r.DECLINE), result
+        assert cause in result.reason, result
+        assert r.OUTCOME_LABELS[result.outcome] and result.name

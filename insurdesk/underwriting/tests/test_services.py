@@ -243,6 +243,20 @@ def test_the_cumulative_sum_counts_other_open_applications(nb, submitted, settin
     assert rule.outcome == "refer" and "1,400,000.00" in rule.reason
 
 
+def test_the_cumulative_sum_counts_issued_policies(
+    nb, submitted, settings, django_capture_on_commit_callbacks
+):
+    settings.INSURDESK_UW_CUMULATIVE_LIMIT = "1000000"
+    first = submitted()
+    with django_capture_on_commit_callbacks(execute=True):
+        underwriting_open(actor=None, application_id=first.pk)
+    first.refresh_from_db()
+    assert first.state == AppState.ISSUED  # no longer an open application: it counts as a policy
+    case = underwriting_open(actor=None, application_id=submitted().pk)
+    rule = next(r for r in latest_rule_results(case) if r.code == "cumulative_sum")
+    assert rule.outcome == "refer" and "1,400,000.00" in rule.reason and case.state == CaseState.REFERRED
+
+
 def test_assigning_takes_the_case(nb, submitted):
     app = submitted(**HEALTH)
     underwriting_open(actor=None, application_id=app.pk)

@@ -15,5 +15,7 @@ class Command(BaseCommand):
         if result.ok:
             self.stdout.write(f"ok: {result.checked} entries, chain intact")
             return
-        raise CommandError(f"error chain: entry {result.first_bad_seq}: {result.problem} "
-                           f"({result.checked} entries intact before it)")
+        raise CommandError(
+            f"error chain: entry {result.first_bad_seq}: {result.problem} "
+            f"({result.checked} entries intact before it)"
+        )

@@ -120,6 +120,8 @@ class Command(BaseCommand):
             f"{verb}：{run.processed} 行；新建 {run.created}，更新 {run.updated}，未变化 {run.unchanged}，"
             f"合并 {run.merged}，拒绝 {run.refused}，提示 {run.warnings}（导入批次 #{run.pk}）"
         )
+        if run.parts:
+            self.stdout.write(parts_summary(run.parts))
         problems = run.issues.order_by("row", "id")
         for issue in problems[:SHOWN_PROBLEMS]:
             err.write(
@@ -135,3 +137,16 @@ class Command(BaseCommand):
         elif report:
             self.stdout.write(f"报告：{report}")
         return EXIT_REFUSED if run.refused else EXIT_OK
+
+
+PART_LABELS = (("policy", "保单"), ("payment", "缴费"), ("claim", "理赔"), ("contact", "沟通记录"))
+
+
+def parts_summary(parts: dict) -> str:
+    """Return the counts of the archive table's other parts: 保单 新建 1，更新 0，未变化 2；缴费 …"""
+    out = []
+    for key, label in PART_LABELS:
+        n = [parts.get(f"{key}.{k}", 0) for k in ("created", "updated", "unchanged", "refused")]
+        if any(n):
+            out.append(f"{label} 新建 {n[0]}，更新 {n[1]}，未变化 {n[2]}，拒绝 {n[3]}")
+    return "；".join(out)
