@@ -197,7 +197,8 @@ def test_queues_and_lists_page(people, posted):
 def test_recording_upload_and_check(people, posted):
     app = posted()
     client = Client(headers={"Authorization": f"Bearer {token_issue(user=people['clerk'])}"})
-    upload = SimpleUploadedFile("sale.mp4", b"\x00\x00\x00\x18ftypmp42".ljust(32, b"\x00"), content_type="video/mp4")
+    mp4 = b"\x00\x00\x00\x18ftypmp42".ljust(32, b"\x00")  # an MP4's first bytes: uploads are told by content
+    upload = SimpleUploadedFile("sale.mp4", mp4, content_type="video/mp4")
     r = client.post(f"{BASE}/applications/{app.pk}/recording", {"file": upload, "reference": "SL-1"})
     assert r.status_code == 200, r.json()
     assert r.json()["recording"]["size"] == 32 and r.json()["recording"]["reference"] == "SL-1"
