@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.utils import timezone
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
 from insurdesk.common.masking import mask_id_number
+from insurdesk.common.uploads import check_upload
 from insurdesk.customers.calculations import age_on
 from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer, IdType
@@ -392,6 +394,9 @@ def members_import(
     _require(actor, "policy.members", "您的角色无权变更被保险人清单")
     if len(content) > MAX_IMPORT_BYTES:
         raise ValidationFailed(FieldError("file", "too_large", "文件不能超过 10 MB"))
+    # Like every upload: a safe name, and content that is what its extension says (never the client's type).
+    upload = ContentFile(content, name=filename)
+    check_upload(upload, allowed_types=("xlsx", "csv"), max_bytes=MAX_IMPORT_BYTES)
     rows = read_rows(filename, content)
     with transaction.atomic():
         policy = policy_lock(policy_id, actor=actor)

@@ -200,3 +200,18 @@ def test_an_individual_policy_has_no_member_list(nb, issued):
             policy_id=issued().pk,
             data={"name": "王强", "id_number": rid(1985, 11), "plan_level": "A"},
         )
+
+
+@pytest.mark.parametrize(
+    "filename, content",
+    [
+        ("清单.xlsx", b"MZ\x90\x00" + b"\x00" * 200),  # a program renamed to .xlsx
+        ("清单.csv", b"PK\x03\x04" + b"\x00" * 200),  # a zip renamed to .csv
+        ("../../清单.xlsx", b"PK\x03\x04"),  # a path in the name
+    ],
+)
+def test_a_member_file_is_checked_like_every_upload(nb, group_policy, filename, content):
+    with pytest.raises(ValidationFailed) as exc:
+        members_import(actor=nb.clerk, policy_id=group_policy.pk, filename=filename, content=content)
+    assert {e.field for e in exc.value.errors} == {"file"}
+    assert not GroupMember.objects.exists()
