@@ -220,13 +220,8 @@ def test_clean_beneficial_owner_answers_or_refuses(data, index):
         assert all(e.code and e.message for e in exc.errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the fuzzer: an owner's invalid id_type is reported as 'id_type', "
-    "not 'beneficial_owners[i].id_type' (customers/validation.py _clean_document); forms and the "
-    "API offer only valid types, a bulk import would put the error on the wrong field",
-)
 def test_an_owners_refusals_name_the_owners_row():
+    # Found by the fuzzer: an owner's invalid id_type was reported as 'id_type', not on the owner's row.
     with pytest.raises(ValidationFailed) as exc:
         clean_beneficial_owner(
             {"name": "赵六", "ownership_kind": "control", "id_type": "x", "id_number": "1"}, 3

@@ -55,8 +55,16 @@ class Checker:
 
 
 def _clean_document(
-    chk: Checker, data: dict, *, type_key: str, number_key: str, label: str, field_name: str | None = None
+    chk: Checker,
+    data: dict,
+    *,
+    type_key: str,
+    number_key: str,
+    label: str,
+    field_name: str | None = None,
+    type_field: str | None = None,
 ) -> object | None:
+    """Check a person's document; refusals name field_name / type_field (default: the data's keys)."""
     if number_key not in data:
         return None  # not sent (a partial change): the stored number stays as it is
     id_type, number = data.get(type_key), data.get(number_key)
@@ -64,7 +72,7 @@ def _clean_document(
         data[number_key] = None
         return None
     if id_type not in INDIVIDUAL_ID_TYPES:
-        chk.fail(type_key, "choice", f"{label}证件类型无效")
+        chk.fail(type_field or type_key, "choice", f"{label}证件类型无效")
         return None
     try:
         doc = check_document(id_type, number)
@@ -245,6 +253,7 @@ def clean_beneficial_owner(data: dict, index: int) -> dict:
         number_key="id_number",
         label="受益所有人",
         field_name=f"{prefix}.id_number",
+        type_field=f"{prefix}.id_type",
     )
     if doc is not None:
         if doc.birth_date and not data.get("birth_date"):
