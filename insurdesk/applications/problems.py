@@ -30,7 +30,6 @@ from insurdesk.applications.workflow import (
     application_lock,
     fire,
     recording_reasons_for,
-    require,
 )
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
@@ -41,6 +40,7 @@ from insurdesk.identity.documents import check_document
 from insurdesk.identity.errors import IdentityError
 from insurdesk.identity.uscc import parse_uscc
 from insurdesk.org.models import User
+from insurdesk.org.policy import require
 from insurdesk.products.calculations import is_payment_term
 from insurdesk.products.models import PaymentMode, Product
 

@@ -34,7 +34,6 @@ from insurdesk.applications.workflow import (
     application_lock,
     fire,
     recording_reasons_for,
-    require,
 )
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import (
@@ -52,6 +51,7 @@ from insurdesk.customers.models import Customer, Kind
 from insurdesk.customers.selectors import customer_scope
 from insurdesk.customers.services import archive_numbers, customer_create
 from insurdesk.org.models import OrgUnit, User
+from insurdesk.org.policy import require
 from insurdesk.org.selectors import root_unit, viewer_unit_ids
 from insurdesk.products.selectors import products_by_code
 

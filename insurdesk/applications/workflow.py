@@ -6,17 +6,11 @@ from django_fsm import TransitionNotAllowed
 
 from insurdesk.applications import calculations as calc
 from insurdesk.applications.models import Application, ProblemState, State
-from insurdesk.common.errors import FieldError, IllegalTransition, NotAllowed, NotFound
+from insurdesk.common.errors import FieldError, IllegalTransition, NotFound
 from insurdesk.customers.models import Customer, Kind
-from insurdesk.org.policy import can
 from insurdesk.org.selectors import viewer_unit_ids
 
 OPEN_PROBLEM_STATES = (ProblemState.OPEN, ProblemState.SENT, ProblemState.REPLIED)
-
-
-def require(actor, action: str, message: str = "您的角色无权执行此操作") -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def in_scope(actor, app: Application) -> bool:

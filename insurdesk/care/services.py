@@ -15,7 +15,7 @@ from insurdesk.common.crypto import blind_index
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.models import Customer
 from insurdesk.customers.selectors import customer_scope
-from insurdesk.org.policy import can
+from insurdesk.org.policy import can, require
 
 MAX_CONTENT = 2000
 CHANGEABLE = ("contacted_on", "channel", "content", "follow_up", "follow_up_note")
@@ -23,11 +23,6 @@ CHANGEABLE = ("contacted_on", "channel", "content", "follow_up", "follow_up_note
 
 def content_hash(text: str) -> str:
     return blind_index(" ".join((text or "").split()), purpose="contact")
-
-
-def _require(actor, action: str, message: str) -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def clean_contact(data: dict, *, creating: bool, today: date | None = None) -> tuple[dict, list[FieldError]]:
@@ -70,7 +65,7 @@ def clean_contact(data: dict, *, creating: bool, today: date | None = None) -> t
 @transaction.atomic
 def contact_create(*, actor, customer_id: int, data: dict, policy_id: int | None = None) -> ContactLog:
     """Record a contact with a customer in the actor's scope."""
-    _require(actor, "contact.create", "您的角色无权记录客户沟通")
+    require(actor, "contact.create", "您的角色无权记录客户沟通")
     customer = (
         (customer_scope(actor) if actor is not None else Customer.objects).filter(pk=customer_id).first()
     )
@@ -101,7 +96,7 @@ def contact_create(*, actor, customer_id: int, data: dict, policy_id: int | None
 @transaction.atomic
 def contact_update(*, actor, contact_id: int, data: dict) -> ContactLog:
     """Change a contact record (e.g. its follow-up); history and audit keep the change."""
-    _require(actor, "contact.change", "您的角色无权修改沟通记录")
+    require(actor, "contact.change", "您的角色无权修改沟通记录")
     log = ContactLog.objects.select_for_update().filter(pk=contact_id).first()
     if log is None or (actor is not None and not customer_scope(actor).filter(pk=log.customer_id).exists()):
         raise NotFound(FieldError("", "not_found", "沟通记录不存在"))

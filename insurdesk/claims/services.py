@@ -14,18 +14,13 @@ from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
 from insurdesk.claims.models import TRANSITIONS, Claim, ClaimState, reachable
 from insurdesk.common.errors import FieldError, IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.services import archive_numbers
-from insurdesk.org.policy import can
+from insurdesk.org.policy import can, require
 from insurdesk.policies.models import Policy
 from insurdesk.policies.services import in_scope
 
 CLAIM_NO_PREFIX = "LP"
 MAX_AMOUNT = Decimal("999999999999.99")
 CHANGEABLE = ("reported_on", "amount_claimed", "amount_paid", "state", "description")
-
-
-def _require(actor, action: str, message: str) -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def _amount(value, field_name: str, *, required: bool) -> tuple[Decimal | None, list[FieldError]]:
@@ -90,7 +85,7 @@ def _check_policy(actor, policy: Policy, claimant_id: int) -> None:
 @transaction.atomic
 def claim_create(*, actor, policy_id: int, claimant_id: int, data: dict) -> Claim:
     """Register a claim (报案) against a policy the claimant is on; its state defaults to 已报案."""
-    _require(actor, "claim.create", "您的角色无权登记理赔")
+    require(actor, "claim.create", "您的角色无权登记理赔")
     policy = Policy.objects.filter(pk=policy_id).first()
     if policy is None:
         raise NotFound(FieldError("policy_id", "not_found", "保单不存在"))
@@ -140,7 +135,7 @@ def check_move(current: str, target: str, *, skip: bool = False) -> FieldError |
 @transaction.atomic
 def claim_update(*, actor, claim_id: int, data: dict, skip_steps: bool = False) -> Claim:
     """Change a claim's amounts, date or state (along its state machine), with history and audit."""
-    _require(actor, "claim.change", "您的角色无权修改理赔")
+    require(actor, "claim.change", "您的角色无权修改理赔")
     claim = Claim.objects.select_for_update().select_related("policy").filter(pk=claim_id).first()
     if claim is None or not in_scope(actor, claim.policy):
         raise NotFound(FieldError("", "not_found", "理赔不存在"))

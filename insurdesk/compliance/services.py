@@ -63,14 +63,9 @@ from insurdesk.customers.models import Customer
 from insurdesk.customers.selectors import customer_scope
 from insurdesk.customers.services import customer_update
 from insurdesk.org.models import User
-from insurdesk.org.policy import can
+from insurdesk.org.policy import require
 
 CUSTOMER_NOT_FOUND = "客户档案不存在"
-
-
-def _require(actor, action: str, message: str = "您的角色无权执行此操作") -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def _user(actor) -> User | None:
@@ -182,7 +177,7 @@ def _apply_rating(*, actor, customer: Customer, rating: Rating, today: date, th:
 
 def aml_rate(*, actor, customer_id: int, today: date | None = None) -> RateOutcome:
     """Rate one customer by the declared rules; keep the result and its reasons; apply the level."""
-    _require(actor, "compliance.manage", "您的角色无权进行反洗钱风险评级")
+    require(actor, "compliance.manage", "您的角色无权进行反洗钱风险评级")
     day, th = _today(today), thresholds()
     customer = _customer(actor, customer_id, fields=AML_FIELDS)
     rating = rate(aml_facts([customer], today=day, th=th)[customer.pk], th)
@@ -209,7 +204,7 @@ def aml_rate_many(
     today: date | None = None,
 ) -> RateSummary:
     """Rate many customers (all when no ids are given) in batches; each customer commits on its own."""
-    _require(actor, "compliance.manage", "您的角色无权进行反洗钱风险评级")
+    require(actor, "compliance.manage", "您的角色无权进行反洗钱风险评级")
     day, th = _today(today), thresholds()
     qs = Customer.objects.all() if actor is None else customer_scope(actor)
     if customer_ids is not None:
@@ -265,7 +260,7 @@ def aml_review_record(
     """
     if actor is None:
         raise NotAllowed(FieldError("", "forbidden", "审核须由合规人员进行"))
-    _require(actor, "compliance.manage", "您的角色无权进行反洗钱审核")
+    require(actor, "compliance.manage", "您的角色无权进行反洗钱审核")
     day = _today(today)
     customer = _customer(actor, customer_id, fields=AML_FIELDS)
     _choice(conclusion, ReviewConclusion, "conclusion", "审核结论")
@@ -438,7 +433,7 @@ def transaction_flag_raise(
 @transaction.atomic
 def transaction_flag_review(*, actor, flag_id: int, decision: str, note: str = "") -> TransactionFlag:
     """Conclude a flag: report it as suspicious (上报) or dismiss it with the reason (排除)."""
-    _require(actor, "compliance.manage", "您的角色无权审核交易标记")
+    require(actor, "compliance.manage", "您的角色无权审核交易标记")
     qs = TransactionFlag.objects.select_for_update()
     flag = qs.filter(pk=flag_id).first()
     if flag is None or (actor is not None and not customer_scope(actor).filter(pk=flag.customer_id).exists()):
@@ -472,7 +467,7 @@ def transaction_flag_review(*, actor, flag_id: int, decision: str, note: str = "
 
 def chain_verify(*, actor) -> ChainVerification:
     """Walk the audit hash chain now; keep the result for the log page and log that it was checked."""
-    _require(actor, "audit.view", "您的角色无权校验使用记录")
+    require(actor, "audit.view", "您的角色无权校验使用记录")
     started = clock.perf_counter()
     result = audit_verify()
     with transaction.atomic():
@@ -496,7 +491,7 @@ def chain_verify(*, actor) -> ChainVerification:
 
 def audit_export_record(*, actor, fmt: str, rows: int, filters: dict, ip: str | None = None) -> None:
     """Log that the log itself was exported: who, which filters, how many rows, which format."""
-    _require(actor, "audit.export", "您的角色无权导出使用记录")
+    require(actor, "audit.export", "您的角色无权导出使用记录")
     with transaction.atomic():
         audit_log(
             actor=actor,
@@ -612,7 +607,7 @@ def compliance_check_run(
     A problem already open is not found twice; an open finding the check no longer finds is closed
     and its task goes to "done, to be verified".
     """
-    _require(actor, "compliance.manage", "您的角色无权运行合规检查")
+    require(actor, "compliance.manage", "您的角色无权运行合规检查")
     day = _today(today)
     codes = list(codes or [c.code for c in CHECKS])
     unknown = [c for c in codes if c not in CHECKS_BY_CODE]
@@ -660,7 +655,7 @@ def task_transition(
     expected_version: int | None = None,
 ) -> RectificationTask:
     """Move a rectification task on: start, complete, reopen or verify (verify re-checks the archive)."""
-    _require(actor, "compliance.manage", "您的角色无权处理整改任务")
+    require(actor, "compliance.manage", "您的角色无权处理整改任务")
     task = _task_for_update(actor, task_id)
     if expected_version is not None and expected_version != task.version:
         raise Conflict(FieldError("version", "conflict", "该任务已被他人处理，请刷新后再试"))
@@ -710,7 +705,7 @@ def task_assign(
     *, actor, task_id: int, owner_id: int | None = None, due_on: date | None = None, note: str = ""
 ) -> RectificationTask:
     """Name the person responsible (整改责任人) and/or the due date of an unverified task."""
-    _require(actor, "compliance.manage", "您的角色无权处理整改任务")
+    require(actor, "compliance.manage", "您的角色无权处理整改任务")
     task = _task_for_update(actor, task_id)
     if task.state == TaskState.VERIFIED:
         raise IllegalTransition(FieldError("state", "illegal_transition", "任务已验证关闭，不能再指派"))
@@ -746,7 +741,7 @@ def task_assign(
 
 @transaction.atomic
 def task_note_add(*, actor, task_id: int, text: str) -> TaskNote:
-    _require(actor, "compliance.manage", "您的角色无权处理整改任务")
+    require(actor, "compliance.manage", "您的角色无权处理整改任务")
     task = _task_for_update(actor, task_id)
     text = _text(text, "text", "整改记录", max_length=2000, required=True)
     note = TaskNote.objects.create(task=task, at=timezone.now(), author=_user(actor), text=text)
@@ -785,7 +780,7 @@ def consent_record(
     evidence: str = "",
 ) -> Consent:
     """Record a customer's separate consent to one purpose; one active consent per purpose."""
-    _require(actor, "consent.manage", "您的角色无权记录个人信息处理同意")
+    require(actor, "consent.manage", "您的角色无权记录个人信息处理同意")
     customer = _customer(actor, customer_id, fields=("pk", "unit_id", "agent_id"))
     _choice(purpose, ConsentPurpose, "purpose", "同意事项")
     _choice(channel, ConsentChannel, "channel", "取得方式")
@@ -820,7 +815,7 @@ def consent_withdraw(
     *, actor, consent_id: int, channel: str, withdrawn_at: datetime | None = None
 ) -> Consent:
     """Record that a consent was withdrawn (PIPL Art. 15); the record stays as evidence."""
-    _require(actor, "consent.manage", "您的角色无权记录个人信息处理同意")
+    require(actor, "consent.manage", "您的角色无权记录个人信息处理同意")
     consent = Consent.objects.select_for_update().filter(pk=consent_id).first()
     if consent is None or (
         actor is not None and not customer_scope(actor).filter(pk=consent.customer_id).exists()
@@ -895,7 +890,7 @@ def pi_request_record(
     For a deletion the retention status is noted at once: while the AML period runs the answer
     can only be that the data is kept, stored and protected, and nothing more (PIPL Art. 47).
     """
-    _require(actor, "compliance.manage", "您的角色无权受理个人信息权利请求")
+    require(actor, "compliance.manage", "您的角色无权受理个人信息权利请求")
     day = _today(today)
     customer = _customer(actor, customer_id)
     _choice(kind, RequestKind, "kind", "请求类型")
@@ -945,7 +940,7 @@ def _request_for_update(actor, request_id) -> PersonalInfoRequest:
 
 @transaction.atomic
 def pi_request_assign(*, actor, request_id: int, handler_id: int) -> PersonalInfoRequest:
-    _require(actor, "compliance.manage", "您的角色无权处理个人信息权利请求")
+    require(actor, "compliance.manage", "您的角色无权处理个人信息权利请求")
     request = _request_for_update(actor, request_id)
     if request.state != RequestState.OPEN:
         raise IllegalTransition(FieldError("state", "illegal_transition", "请求已答复，不能再指派"))
@@ -978,7 +973,7 @@ def pi_request_close(
     today: date | None = None,
 ) -> PersonalInfoRequest:
     """Answer a request and close it. A deletion while a retention period runs is answered "retained"."""
-    _require(actor, "compliance.manage", "您的角色无权处理个人信息权利请求")
+    require(actor, "compliance.manage", "您的角色无权处理个人信息权利请求")
     day = _today(today)
     request = _request_for_update(actor, request_id)
     if request.state != RequestState.OPEN:

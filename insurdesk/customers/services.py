@@ -10,7 +10,6 @@ from insurdesk.common.errors import (
     Duplicate,
     DuplicateInfo,
     FieldError,
-    NotAllowed,
     NotFound,
     ValidationFailed,
 )
@@ -26,7 +25,7 @@ from insurdesk.customers.models import (
     OtherInsurerPolicy,
 )
 from insurdesk.customers.validation import clean_beneficial_owner, clean_corporate, clean_individual
-from insurdesk.org.policy import can
+from insurdesk.org.policy import can, require
 from insurdesk.org.selectors import root_unit, viewer_unit_ids
 
 COMMON_FIELDS = (
@@ -118,11 +117,6 @@ def archive_numbers(count: int, *, prefix: str = "KH") -> list[str]:
         seq.value += count
         seq.save(update_fields=["value"])
     return [f"{prefix}{n:010d}" for n in range(start, start + count)]
-
-
-def _require(actor, action: str, message: str) -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def _existing_info(actor, existing: Customer) -> DuplicateInfo:
@@ -234,7 +228,7 @@ def _write_children(customer: Customer, owners: list | None, others: list | None
 @transaction.atomic
 def customer_create(*, actor, kind: str, data: dict) -> tuple[Customer, list[str]]:
     """Create an archive after the identity checks; refuse a second archive for one identity."""
-    _require(actor, "customer.create", "您的角色无权新建客户档案")
+    require(actor, "customer.create", "您的角色无权新建客户档案")
     data = dict(data)
     owners, others = _split_children(data)
     assignment = _resolve_assignment(actor, data, None)
@@ -299,7 +293,7 @@ def customer_update(
     *, actor, customer_id: int, data: dict, expected_version: int | None = None
 ) -> tuple[Customer, list[str]]:
     """Change an archive; keep who, when, field, before and after; refuse a stale version."""
-    _require(actor, "customer.change", "您的角色无权修改客户档案")
+    require(actor, "customer.change", "您的角色无权修改客户档案")
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     if customer is None or (actor is not None and not _in_scope(actor, customer)):
         raise NotFound(FieldError("", "not_found", "客户档案不存在"))
@@ -317,7 +311,7 @@ def customer_update(
     assignment = _resolve_assignment(actor, data, customer)
     aml = {k: data.pop(k) for k in AML_FIELDS if k in data}
     if aml:
-        _require(actor, "customer.change_aml", "您的角色无权修改反洗钱信息")
+        require(actor, "customer.change_aml", "您的角色无权修改反洗钱信息")
     if customer.kind == Kind.INDIVIDUAL and {"id_number", "id_type", "birth_date", "gender"} & set(data):
         # Any change to the document or to what it reveals is checked against the whole identity.
         data.setdefault("id_type", customer.id_type)
@@ -370,7 +364,7 @@ def _plain(value):
 @transaction.atomic
 def relation_add(*, actor, customer_id: int, other_id: int, relation: str) -> CustomerRelation:
     """Link two archives (家庭关系); the inverse link is written too so both archives show it."""
-    _require(actor, "customer.change", "您的角色无权修改客户档案")
+    require(actor, "customer.change", "您的角色无权修改客户档案")
     if relation not in RELATION_INVERSE:
         raise ValidationFailed(FieldError("relation", "choice", "关系类型无效"))
     if customer_id == other_id:
@@ -398,7 +392,7 @@ def relation_add(*, actor, customer_id: int, other_id: int, relation: str) -> Cu
 
 @transaction.atomic
 def relation_remove(*, actor, customer_id: int, other_id: int) -> None:
-    _require(actor, "customer.change", "您的角色无权修改客户档案")
+    require(actor, "customer.change", "您的角色无权修改客户档案")
     n, _ = CustomerRelation.objects.filter(
         from_customer_id__in=[customer_id, other_id], to_customer_id__in=[customer_id, other_id]
     ).delete()
@@ -441,7 +435,7 @@ def customer_reveal(
     *, actor, customer_id: int, field: str, reason: str, channel: str, ip: str | None = None
 ) -> str:
     """Return one masked value in full and log who, which field and why — never the value."""
-    _require(actor, "customer.reveal", "您的角色无权查看完整信息")
+    require(actor, "customer.reveal", "您的角色无权查看完整信息")
     customer = Customer.objects.filter(pk=customer_id).select_related("unit").first()
     if customer is None or not _in_scope(actor, customer):
         raise NotFound(FieldError("", "not_found", "客户档案不存在"))

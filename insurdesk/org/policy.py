@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from insurdesk.common.errors import FieldError, NotAllowed
 from insurdesk.org.models import Role
 
 ALL_ROLES = frozenset(Role.values)
@@ -105,6 +106,12 @@ def can(user, action: str) -> bool:
     if role is None:
         return False
     return role in POLICY.get(action, frozenset())
+
+
+def require(actor, action: str, message: str = "您的角色无权执行此操作") -> None:
+    """Refuse a service call the actor's role may not make; actor None is the system (imports, jobs)."""
+    if actor is not None and not can(actor, action):
+        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 # ---------------------------------------------------------------- routes: every page and endpoint

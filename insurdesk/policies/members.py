@@ -28,8 +28,9 @@ from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer, IdType
 from insurdesk.identity.documents import check_derived, check_document
 from insurdesk.identity.errors import IdentityError
+from insurdesk.org.policy import require
 from insurdesk.policies.models import GroupMember, MemberStatus, MemberType, Policy, PolicyState
-from insurdesk.policies.services import _require, policy_lock
+from insurdesk.policies.services import policy_lock
 from insurdesk.products.models import PlanLevel
 
 MAX_IMPORT_ROWS = 20_000
@@ -337,7 +338,7 @@ def _write(policy: Policy, rows: list[dict], joined_on: datetime.date) -> list[G
 @transaction.atomic
 def member_add(*, actor, policy_id: int, data: dict, joined_on: datetime.date | None = None) -> GroupMember:
     """Add one insured person to a group policy's list (加人)."""
-    _require(actor, "policy.members", "您的角色无权变更被保险人清单")
+    require(actor, "policy.members", "您的角色无权变更被保险人清单")
     policy = policy_lock(policy_id, actor=actor)
     _check_policy(policy)
     ctx = _context(policy)
@@ -362,7 +363,7 @@ def member_remove(
     *, actor, policy_id: int, member_id: int, left_on: datetime.date | None = None
 ) -> GroupMember:
     """Take one insured person off a group policy's list (减人); the row is kept with its dates."""
-    _require(actor, "policy.members", "您的角色无权变更被保险人清单")
+    require(actor, "policy.members", "您的角色无权变更被保险人清单")
     policy = policy_lock(policy_id, actor=actor)
     _check_policy(policy)
     member = policy.members.select_for_update().filter(pk=member_id).first()
@@ -391,7 +392,7 @@ def members_import(
     joined_on: datetime.date | None = None,
 ) -> ImportResult:
     """Import a member list from xlsx or csv; refuse the whole file with row-level errors if any row fails."""
-    _require(actor, "policy.members", "您的角色无权变更被保险人清单")
+    require(actor, "policy.members", "您的角色无权变更被保险人清单")
     if len(content) > MAX_IMPORT_BYTES:
         raise ValidationFailed(FieldError("file", "too_large", "文件不能超过 10 MB"))
     # Like every upload: a safe name, and content that is what its extension says (never the client's type).

@@ -22,13 +22,12 @@ from insurdesk.common.errors import (
     Conflict,
     FieldError,
     IllegalTransition,
-    NotAllowed,
     NotFound,
     ValidationFailed,
 )
 from insurdesk.customers.calculations import age_on
 from insurdesk.customers.services import archive_numbers
-from insurdesk.org.policy import can
+from insurdesk.org.policy import require
 from insurdesk.org.selectors import viewer_unit_ids
 from insurdesk.policies import calculations as calc
 from insurdesk.policies.models import (
@@ -54,11 +53,6 @@ POLICY_NO_PREFIX = "BD"
 DEFAULT_AML_CASH_THRESHOLD = Decimal("20000")
 DEFAULT_AML_TRANSFER_THRESHOLD = Decimal("200000")
 WHOLE_LIFE_YEARS = 100  # the period a single premium of a whole-life policy is shown to cover
-
-
-def _require(actor, action: str, message: str = "您的角色无权执行此操作") -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def in_scope(actor, policy: Policy) -> bool:
@@ -226,7 +220,7 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
     Refused while a required sales recording (双录) is missing or unchecked — the application's `issue`
     transition checks it. A group policy is dated the day before its effective date (see _policy_dates).
     """
-    _require(actor, "policy.issue", "您的角色无权承保出单")
+    require(actor, "policy.issue", "您的角色无权承保出单")
     app = application_lock(application_id, actor=actor)
     if Policy.objects.filter(application_id=app.pk).exists():
         raise Conflict(FieldError("", "already_issued", "该投保单已出单"))
@@ -323,7 +317,7 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
 @transaction.atomic
 def policy_record_receipt(*, actor, policy_id: int, receipt_date: date, today: date | None = None) -> Policy:
     """Record the day the policyholder signed the policy receipt (回执); the cooling-off counts from it."""
-    _require(actor, "policy.receipt", "您的角色无权登记保单回执")
+    require(actor, "policy.receipt", "您的角色无权登记保单回执")
     policy = policy_lock(policy_id, actor=actor)
     if receipt_date < policy.issue_date:
         raise ValidationFailed(FieldError("receipt_date", "date_order", "回执签收日期不能早于签单日期"))
@@ -380,7 +374,7 @@ def payment_record(
     A premium paid in full writes the next one due; the first one paid in full puts a pending policy
     in force. Cash of RMB 20,000 or more (transfers of 200,000) is flagged for identification (反洗钱).
     """
-    _require(actor, "payment.record", "您的角色无权录入缴费")
+    require(actor, "payment.record", "您的角色无权录入缴费")
     policy = policy_lock(policy_id, actor=actor)
     errors = []
     if method not in PaymentMethod.values:
@@ -605,7 +599,7 @@ def _lapse_batch(actor, policy_ids: list[int], day: date) -> list[str]:
 @transaction.atomic
 def policy_reinstate(*, actor, policy_id: int, today: date | None = None) -> Policy:
     """Reinstate a lapsed policy once every premium due has been paid, within two years (保险法 §37)."""
-    _require(actor, "policy.cancel", "您的角色无权办理复效")
+    require(actor, "policy.cancel", "您的角色无权办理复效")
     policy = policy_lock(policy_id, actor=actor)
     day = _today(today)
     if policy.state != PolicyState.LAPSED:
@@ -683,7 +677,7 @@ def policy_cancel(
 
     Outside the cooling-off period the cancellation is refused: the policyholder may surrender instead.
     """
-    _require(actor, "policy.cancel", "您的角色无权办理撤单")
+    require(actor, "policy.cancel", "您的角色无权办理撤单")
     policy = policy_lock(policy_id, actor=actor)
     day = _today(today)
     if policy.state not in (PolicyState.PENDING, PolicyState.IN_FORCE):

@@ -19,8 +19,8 @@ from insurdesk.applications.models import Application
 from insurdesk.applications.models import State as AppState
 from insurdesk.applications.services import application_lock, application_transition
 from insurdesk.audit.services import audit_log
-from insurdesk.common.errors import FieldError, IllegalTransition, NotAllowed, NotFound, ValidationFailed
-from insurdesk.org.policy import can
+from insurdesk.common.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
+from insurdesk.org.policy import can, require
 from insurdesk.underwriting import rules
 from insurdesk.underwriting.exposure import insured_exposure
 from insurdesk.underwriting.models import (
@@ -57,11 +57,6 @@ def cumulative_limit() -> Decimal:
 
 def auto_accept_enabled() -> bool:
     return bool(getattr(settings, "INSURDESK_UW_AUTO_ACCEPT", True))
-
-
-def _require(actor, action: str, message: str) -> None:
-    if actor is not None and not can(actor, action):
-        raise NotAllowed(FieldError("", "forbidden", message))
 
 
 def _person(c) -> rules.PersonFacts:
@@ -284,7 +279,7 @@ def underwriting_decide(
     accept; postpone and decline close the case; request_evidence (补充资料/体检) pauses it until
     evidence_received, which re-runs the rules and puts it back in the manual queue.
     """
-    _require(actor, "underwriting.decide", "您的角色无权作出核保决定")
+    require(actor, "underwriting.decide", "您的角色无权作出核保决定")
     application = application_lock(application_id, actor=actor)
     case = _lock_case(application_id)
     if case is None:
@@ -341,7 +336,7 @@ def underwriting_decide(
 @transaction.atomic
 def underwriting_assign(*, actor, application_id: int, assignee=None) -> UnderwritingCase:
     """Take a case from the manual queue (or give it to another underwriter)."""
-    _require(actor, "underwriting.decide", "您的角色无权领取核保案件")
+    require(actor, "underwriting.decide", "您的角色无权领取核保案件")
     case = _lock_case(application_id)
     if case is None:
         raise NotFound(FieldError("", "not_found", "核保案件不存在"))
