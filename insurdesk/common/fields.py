@@ -133,6 +133,8 @@ class EncryptedTextField(models.BinaryField):
             value = bytes(value)
         return decrypt(value, aad=self.aad)
 
+    bulk_none_as_is = True  # common.bulk: an empty value is stored as NULL without preparing it
+
     def get_prep_value(self, value):
         value = self.to_python(super().get_prep_value(value))
         if value is None:

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from insurdesk.audit.services import PendingEntry, audit_log_many
-from insurdesk.common.bulk import insert_many_with_history
+from insurdesk.common.bulk import build, insert_many_with_history
 from insurdesk.common.errors import FieldError, NotAllowed, ValidationFailed
 from insurdesk.customers.calculations import completeness
 from insurdesk.customers.keys import identity_hash, mobile_hash
@@ -226,10 +226,10 @@ def _prepare_row(ctx: _Context, kind: str, index: int, data: dict) -> _Row:
     if errors:
         raise ValidationFailed(errors)
     values = _coerce({**clean, **aml})
-    customer = Customer(
-        kind=kind, unit_id=unit_id or ctx.default_unit_id,
+    customer = build(
+        Customer, kind=kind, unit_id=unit_id or ctx.default_unit_id,
         agent_id=agent_id if agent_id is not None else (ctx.actor.pk if ctx.is_agent else None),
-        created_by=ctx.user, **values,
+        created_by_id=ctx.user.pk if ctx.user is not None else None, **values,
     )
     customer.id_hash = identity_hash(customer.id_type, customer.id_number)
     customer.mobile_hash = mobile_hash(customer.mobile)

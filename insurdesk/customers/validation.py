@@ -28,6 +28,8 @@ INDIVIDUAL_ID_TYPES = (
 )
 
 
+_SPACES = re.compile(r"\s+")
+
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -138,7 +140,7 @@ def _clean_common(chk: Checker, data: dict, today: date) -> None:
         chk.fail("insured_headcount", "range", "参加社保人数不能多于员工总数")
     for key in ("name", "occupation", "employer", "legal_rep_name", "contact_name"):
         if key in data and isinstance(data[key], str):
-            data[key] = re.sub(r"\s+", " ", data[key]).strip()
+            data[key] = _SPACES.sub(" ", data[key]).strip()
 
 
 def clean_individual(data: dict, *, creating: bool, today: date | None = None) -> tuple[dict, list[str]]:

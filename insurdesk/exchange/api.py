@@ -8,7 +8,7 @@ every export is recorded in the audit log.
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from django.http import FileResponse
@@ -118,18 +118,36 @@ def import_report(request, id: int, query: Query[ReportQuery] = None):
 
 
 class ExportQuery(Schema):
+    """The filters of every list; each list reads its own and drops a value it does not accept."""
+
     format: FormatT = "xlsx"
-    q: str = Field("", max_length=100)
-    kind: str = Field("", max_length=20)
-    unit: int | None = Field(None, ge=1, le=MAX_ID)
+    q: str = Field(
+        "",
+        max_length=100,
+        description="customers: 姓名/客户号/证件号码/手机；policies: 保单号（前缀）；claims: 赔案号或保单号",
+    )
+    kind: str = Field(
+        "", max_length=20, description="customers: individual/corporate；payments: premium/refund"
+    )
+    unit: int | None = Field(None, ge=1, le=MAX_ID, description="机构 id（含下级机构）")
     agent: int | None = Field(None, ge=1, le=MAX_ID)
-    aml_risk: str = Field("", max_length=10)
+    aml_risk: str = Field("", max_length=10, description="customers")
+    state: str = Field("", max_length=20, description="policies: 保单状态；claims: 理赔状态")
+    product_code: str = Field("", max_length=20, description="policies: 主险代码")
+    customer: int | None = Field(None, ge=1, le=MAX_ID, description="policies: 以任一身份关联的客户 id")
+    application: int | None = Field(None, ge=1, le=MAX_ID, description="policies: 投保单 id")
+    policy_no: str = Field("", max_length=20, description="payments: 保单号")
+    paid_from: date | None = Field(None, description="payments: 缴费日期起")
+    paid_to: date | None = Field(None, description="payments: 缴费日期止")
+    method: str = Field("", max_length=20, description="payments: cash/transfer/card/withholding")
+    channel: str = Field("", max_length=20, description="contacts: 沟通方式")
+    follow_up: str = Field("", max_length=1, description="contacts: 1 需后续跟进，0 不需")
 
 
 @router.get(
     "/exports/{name}",
     response={200: None, **_ONE},
-    summary="导出清单（按角色脱敏，记入使用记录）；name: customers",
+    summary="导出清单（按角色脱敏，记入使用记录）；name: customers, policies, payments, claims, contacts",
 )
 def export_get(request, name: str, query: Query[ExportQuery] = None):
     if name not in EXPORTERS:

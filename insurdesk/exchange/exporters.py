@@ -40,6 +40,8 @@ class ListExporter:
     headers: tuple[str, ...]
     # (viewer, params) -> (rows, the filter as recorded in the audit entry)
     rows: Callable[[object, dict], tuple[Iterable[list], dict]]
+    # (viewer, data, **form options) -> the filter form the export page shows; its fields are the params
+    form: Callable[..., object] | None = None
 
 
 EXPORTERS: dict[str, ListExporter] = {}
@@ -151,11 +153,24 @@ def export_list(*, viewer, name: str, params: dict, fmt: str, target) -> int:
     return count
 
 
-def _customer_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
+def _applied(form) -> dict:
+    """Return what a filter form applies: its valid fields that hold a value (an invalid one is dropped)."""
+    if not form.is_bound:
+        return {}
+    form.is_valid()  # an invalid filter is dropped, as on the list pages
+    return {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+
+
+def _customer_form(viewer, data=None, **options):
     from insurdesk.customers.forms import CustomerFilterForm
+
+    return CustomerFilterForm(data, viewer=viewer, **options)
+
+
+def _customer_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
     from insurdesk.customers.selectors import CustomerFilters, customer_list, shown
 
-    form = CustomerFilterForm(params or None, viewer=viewer)
+    form = _customer_form(viewer, params or None)
     query, filters = "", CustomerFilters()
     if form.is_bound:
         form.is_valid()  # an invalid filter is dropped, as on the list page
@@ -227,7 +242,7 @@ CUSTOMER_HEADERS = (
     "档案完整率",
     "建档时间",
 )
-register(ListExporter("customers", "客户", "customer.view", CUSTOMER_HEADERS, _customer_rows))
+register(ListExporter("customers", "客户", "customer.view", CUSTOMER_HEADERS, _customer_rows, _customer_form))
 
 
 # --- a customer's whole file (个人信息查阅、复制) -------------------------------------------------
@@ -411,6 +426,138 @@ if apps.is_installed("insurdesk.policies"):
                 rows,
             )
         ]
+
+
+# --- policies and payments (issue 4) --------------------------------------------------------------
+
+POLICY_HEADERS = ("保单号", "主险", "投保人", "投保人证件类型", "投保人证件号码", "被保险人", "保单状态",
+                  "投保日期", "生效日期", "满期日期", "缴费方式", "期交保费（元）", "总保额（元）",
+                  "缴至日期", "承保机构", "业务员")  # fmt: skip
+PAYMENT_HEADERS = ("保单号", "投保人", "类型", "缴费日期", "金额（元）", "缴费方式", "期次", "应缴日期",
+                   "所缴期间起", "所缴期间止", "该期状态", "凭证号", "机构", "业务员", "录入人",
+                   "录入时间")  # fmt: skip
+
+
+def _policy_form(viewer, data=None, **options):
+    from insurdesk.policies.forms import PolicyExportForm
+
+    return PolicyExportForm(data, viewer=viewer, **options)
+
+
+def _policy_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
+    from insurdesk.customers.selectors import shown
+    from insurdesk.policies.selectors import PolicyFilters, policy_list
+
+    cd = _applied(_policy_form(viewer, params or None))
+    query = cd.get("q", "").upper()
+    filters = PolicyFilters(
+        state=cd.get("state", ""),
+        unit_id=cd.get("unit"),
+        agent_id=cd.get("agent"),
+        product_code=cd.get("product_code", ""),
+        customer_id=cd.get("customer"),
+        application_id=cd.get("application"),
+    )
+    qs = policy_list(viewer=viewer, query=query, filters=filters)
+
+    def rows():
+        for p in qs.iterator(chunk_size=2000):
+            holder = p.policyholder
+            yield [
+                p.policy_no,
+                p.product.name,
+                holder.name,
+                holder.get_id_type_display(),
+                shown(viewer, "id_number", holder.id_number),
+                p.insured.name if p.insured_id else "团体清单",
+                p.get_state_display(),
+                p.application_date,
+                p.effective_date,
+                p.expiry_date,
+                p.get_payment_mode_display(),
+                p.premium,
+                p.sum_insured,
+                p.paid_to,
+                p.unit.name,
+                str(p.agent) if p.agent_id else "",
+            ]
+
+    recorded = {
+        "q": query,
+        "state": filters.state,
+        "unit_id": filters.unit_id,
+        "agent_id": filters.agent_id,
+        "product_code": filters.product_code,
+        "customer_id": filters.customer_id,
+        "application_id": filters.application_id,
+    }
+    return rows(), {k: v for k, v in recorded.items() if v}
+
+
+def _payment_form(viewer, data=None, **options):
+    from insurdesk.policies.forms import PaymentFilterForm
+
+    return PaymentFilterForm(data, viewer=viewer, **options)
+
+
+def _payment_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
+    from insurdesk.policies.selectors import (
+        PaymentFilters,
+        instalment_status_label,
+        instalment_status_on,
+        payment_list,
+    )
+
+    cd = _applied(_payment_form(viewer, params or None))
+    filters = PaymentFilters(
+        unit_id=cd.get("unit"),
+        agent_id=cd.get("agent"),
+        policy_no=cd.get("policy_no", "").upper(),
+        paid_from=cd.get("paid_from"),
+        paid_to=cd.get("paid_to"),
+        method=cd.get("method", ""),
+        kind=cd.get("kind", ""),
+    )
+    qs = payment_list(viewer=viewer, filters=filters).select_related("unit", "agent")
+    today = timezone.localdate()
+
+    def rows():
+        for p in qs.iterator(chunk_size=2000):
+            due = p.instalment
+            yield [
+                p.policy.policy_no,
+                p.policy.policyholder.name,
+                p.get_kind_display(),
+                p.paid_on,
+                p.amount,
+                p.get_method_display(),
+                due.seq if due else None,
+                due.due_date if due else None,
+                p.period_start,
+                p.period_end,
+                instalment_status_label(instalment_status_on(due, today)) if due else "",
+                p.reference,
+                p.unit.name,
+                str(p.agent) if p.agent_id else "",
+                str(p.recorded_by) if p.recorded_by_id else "",
+                p.created_at,
+            ]
+
+    recorded = {
+        "unit_id": filters.unit_id,
+        "agent_id": filters.agent_id,
+        "policy_no": filters.policy_no,
+        "paid_from": filters.paid_from.isoformat() if filters.paid_from else "",
+        "paid_to": filters.paid_to.isoformat() if filters.paid_to else "",
+        "method": filters.method,
+        "kind": filters.kind,
+    }
+    return rows(), {k: v for k, v in recorded.items() if v}
+
+
+if apps.is_installed("insurdesk.policies"):
+    register(ListExporter("policies", "保单", "policy.view", POLICY_HEADERS, _policy_rows, _policy_form))
+    register(ListExporter("payments", "缴费", "payment.view", PAYMENT_HEADERS, _payment_rows, _payment_form))
 
 
 # --- claims and the contact log (issue 4) ----------------------------------------------------------

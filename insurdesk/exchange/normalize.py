@@ -53,6 +53,10 @@ def text(value) -> str | None:
     s = _SPACES.sub(" ", str(value).translate(_INVISIBLE)).strip()
     return s or None
 
+_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+_SERIAL = re.compile(r"\d{5}(\.\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+
 
 def name(value) -> str | None:
     """Return a person's or company's name: full-width letters and digits made ASCII, spaces tidied."""
@@ -61,7 +65,7 @@ def name(value) -> str | None:
         return None
     s = to_halfwidth(s)
     # Chinese names have no spaces; "张 三" is a typing artefact. Latin names keep single spaces.
-    return re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", s)
+    return _SPACE_BETWEEN_HAN.sub("", s) if " " in s else s
 
 
 def _masked(s: str) -> bool:
@@ -291,7 +295,7 @@ def date(value) -> dt.date | None:
                 return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
             except ValueError:
                 raise Refused("date", f"日期不存在：{s}") from None
-    if re.fullmatch(r"\d{5}(\.\d+)?", s):
+    if _SERIAL.fullmatch(s):
         return excel_serial(float(s))
     raise Refused("date", f"日期格式无法识别：{s}（可用 2023-01-01、2023/1/1、2023年1月1日）")
 
@@ -350,7 +354,7 @@ def integer(value) -> int | None:
     if s is None:
         return None
     s = to_halfwidth(s).replace(",", "").rstrip("人类级")
-    if not re.fullmatch(r"[+-]?\d+", s):
+    if not _INTEGER.fullmatch(s):
         raise Refused("format", f"应为整数：{s}")
     return int(s)
 

@@ -78,6 +78,12 @@ from insurdesk.org.policy import can
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+# Columns whose values repeat down a file (dates, amounts, products, choices) are converted once per
+# distinct text; the conversion depends on nothing but the text and the column.
+_MEMO_KINDS = frozenset({"text", "code", "choice", "gender", "date", "amount", "capital", "int", "bool",
+                         "percent"})  # fmt: skip
+_MEMO_SIZE = 20_000
+_MISSING = object()
 Progress = Callable[[ImportRun], None]
 
 # Section handlers beyond the customer (policies, payments, claims, contacts); a file's columns of a
@@ -170,6 +176,7 @@ class _Importer:
         self.damaged_columns: set[int] = set()  # identity columns holding numbers Excel damaged
         self._units: dict[str, int | None] = {}
         self._agents: dict[str, int | None] = {}
+        self._memo: dict[int, dict] = {}  # column index -> text -> converted value or Refused
 
     # -- set-up --
 
@@ -193,6 +200,12 @@ class _Importer:
                 for i, c in mapping.fields.items()
                 if c.section == CUSTOMER or c.section in SECTION_HANDLERS or c.section in CHECKED
             ]
+            # Free text of the customer (addresses, notes) rarely repeats: only other parts' text is kept.
+            self._memo = {
+                i: {}
+                for i, c in self.columns
+                if c.kind in _MEMO_KINDS and not (c.kind == "text" and c.section == CUSTOMER)
+            }
             handled = {s for s in mapping.sections() if s != CUSTOMER and s in SECTION_HANDLERS}
             self.parts = PartsHandler(self) if handled else None
             self.policy_check = (
@@ -432,7 +445,21 @@ class _Importer:
             if N.is_blank(value):
                 continue
             try:
-                converted = _convert(col, value, mapping.scales.get(i, 1))
+                memo = self._memo.get(i) if type(value) is str else None
+                if memo is not None:
+                    converted = memo.get(value, _MISSING)
+                    if converted is _MISSING:
+                        try:
+                            converted = _convert(col, value, mapping.scales.get(i, 1))
+                        except N.Refused as exc:
+                            converted = exc
+                        if len(memo) >= _MEMO_SIZE:
+                            memo.clear()
+                        memo[value] = converted
+                    if isinstance(converted, N.Refused):
+                        raise N.Refused(converted.code, converted.message)
+                else:
+                    converted = _convert(col, value, mapping.scales.get(i, 1))
                 if col.kind == "identity" and N.looks_truncated(converted):
                     self._check_truncated(i, converted)
             except N.Refused as exc:

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
-from insurdesk.customers.forms import CustomerFilterForm
 from insurdesk.customers.selectors import customer_get
 from insurdesk.exchange import blanks
 from insurdesk.exchange.exporters import CONTENT_TYPES, EXPORTERS, FORMATS, export_customer_file, export_list
@@ -184,6 +183,15 @@ def template(request):
 # --- export -------------------------------------------------------------------------------------
 
 
+def _filter_form(request, exporter):
+    """Return the list's filter form, filled in from the query when the page was opened for that list."""
+    if exporter.form is None:
+        return None
+    data = request.GET if request.GET and request.GET.get("list", "customers") == exporter.name else None
+    # One page holds every list's form: ids are prefixed per list, names kept (they are the params).
+    return exporter.form(request.user, data, auto_id=f"{exporter.name}_%s")
+
+
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def exports(request):
@@ -192,8 +200,9 @@ def exports(request):
         request,
         "exchange/exports.html",
         {
-            "form": CustomerFilterForm(request.GET or None, viewer=request.user),
-            "exporters": [e for e in EXPORTERS.values() if can(request.user, e.action)],
+            "exporters": [
+                (e, _filter_form(request, e)) for e in EXPORTERS.values() if can(request.user, e.action)
+            ],
             "can_export_file": can(request.user, "customer.export_file"),
             "formats": FORMATS,
         },

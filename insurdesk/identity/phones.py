@@ -24,19 +24,28 @@ _LANDLINE_RULE = (
 )
 
 
-@lru_cache(maxsize=65536)
-def _segment_known(segment: str) -> bool:
-    """Tell whether phonenumbers lists the 7-digit mobile segment (号段) as a CN mobile range."""
+@lru_cache(maxsize=1)
+def _mobile_ranges():
+    """Return phonenumbers' pattern of CN mobile numbers, or None when its metadata cannot be read."""
     try:
         import phonenumbers
 
-        parsed = phonenumbers.parse(segment + "0000", "CN")
-        return phonenumbers.number_type(parsed) in (
-            phonenumbers.PhoneNumberType.MOBILE,
-            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        )
-    except Exception:
-        return False
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+        return re.compile(metadata.mobile.national_number_pattern)
+    except Exception:  # pragma: no cover - a broken phonenumbers install
+        logger.exception("phonenumbers' CN metadata cannot be read")
+        return None
+
+
+def _segment_known(segment: str) -> bool:
+    """Tell whether phonenumbers lists the 7-digit mobile segment (号段) as a CN mobile range.
+
+    phonenumbers.number_type answers this by matching its CN metadata's mobile pattern after a full
+    parse (≈ 30 µs); the pattern alone is the same answer for an 11-digit national number (≈ 0.3 µs),
+    which matters on a million-row import with as many distinct segments.
+    """
+    pattern = _mobile_ranges()
+    return bool(pattern and pattern.fullmatch(segment + "0000"))
 
 
 def is_known_mobile_range(number: str) -> bool:

@@ -6,9 +6,11 @@ from django.utils.translation import gettext_lazy as _
 
 from insurdesk.customers.forms import DomainErrorsMixin, agents_in_scope, units_in_scope
 from insurdesk.customers.models import IdType
-from insurdesk.policies.models import MemberType, PaymentMethod, PolicyState
+from insurdesk.policies.models import MemberType, PaymentKind, PaymentMethod, PolicyState
+from insurdesk.products.models import Product
 
 BLANK = [("", "—")]
+MAX_ID = 2**63 - 1
 DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
@@ -28,6 +30,32 @@ class PolicyFilterForm(_Scoped):
     q = forms.CharField(label=_("保单号"), required=False, max_length=30)
     state = forms.ChoiceField(label=_("状态"), required=False, choices=BLANK + list(PolicyState.choices))
     application = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class PolicyExportForm(PolicyFilterForm):
+    """The policy list's filters and those the API also takes (main product, a customer in any role)."""
+
+    product_code = forms.ChoiceField(label=_("主险"), required=False)
+    customer = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    application = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product_code"].choices = BLANK + [
+            (p.code, f"{p.code} {p.name}") for p in Product.objects.filter(is_rider=False).order_by("code")
+        ]
+
+
+class PaymentFilterForm(_Scoped):
+    """Filters of the payment records (缴费记录), as the API's /payments takes them."""
+
+    policy_no = forms.CharField(label=_("保单号"), required=False, max_length=20)
+    paid_from = forms.DateField(label=_("缴费日期起"), required=False, **DATE)
+    paid_to = forms.DateField(label=_("缴费日期止"), required=False, **DATE)
+    method = forms.ChoiceField(
+        label=_("缴费方式"), required=False, choices=BLANK + list(PaymentMethod.choices)
+    )
+    kind = forms.ChoiceField(label=_("类型"), required=False, choices=BLANK + list(PaymentKind.choices))
 
 
 class DueFilterForm(_Scoped):

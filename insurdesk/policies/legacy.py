@@ -14,13 +14,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from insurdesk.audit.services import PendingEntry, audit_log_many
-from insurdesk.common.bulk import insert_many
+from insurdesk.common.bulk import build, insert_many
 from insurdesk.common.errors import FieldError
 from insurdesk.customers.models import Customer
 from insurdesk.org.policy import can
@@ -175,6 +176,7 @@ def mismatch(policy: Policy, item: LegacyPolicy, product: Product | None) -> Fie
     )
 
 
+@lru_cache(maxsize=65536)  # an archive table repeats the same terms many times; this walks up to 116 dates
 def _terms(effective: date, expiry: date | None, mode: str) -> tuple[str, str, int]:
     """Return coverage term, payment term and number of instalments a legacy policy's dates imply."""
     per_year = 1 if mode == calc.SINGLE else calc.INSTALMENTS_PER_YEAR[mode]
@@ -246,7 +248,7 @@ def policies_import_legacy(
     }
     now = timezone.now()
     user = actor if actor is not None and actor.pk else None
-    new: list[tuple[int, Policy]] = []
+    new: list[tuple[int, Policy, str]] = []
     entries: list[PendingEntry] = []
     changed: list[tuple[int, Policy, dict]] = []
     claimed: dict[str, int] = {}
@@ -275,10 +277,11 @@ def policies_import_legacy(
             state = legacy_state(item.effective_date, item.expiry_date, today)
             premium = item.premium or Decimal("0.00")
             per_year = 1 if item.payment_mode == calc.SINGLE else calc.INSTALMENTS_PER_YEAR[item.payment_mode]
-            policy = Policy(
+            policy = build(
+                Policy,
                 policy_no=number,
-                application=None,
-                product=product,
+                application_id=None,
+                product_id=product.pk,
                 unit_id=customer.unit_id,
                 agent_id=customer.agent_id,
                 policyholder_id=customer.pk,
@@ -304,9 +307,9 @@ def policies_import_legacy(
                 grace_days=product.grace_days,
                 terminated_on=item.expiry_date if state == PolicyState.MATURED else None,
                 termination_reason="满期（存量导入时已过满期日）" if state == PolicyState.MATURED else "",
-                created_by=user,
+                created_by_id=user.pk if user is not None else None,
             )
-            new.append((index, policy))
+            new.append((index, policy, product.code))
             claimed[number] = -1
             continue
         changes = _changes(policy, item, product)
@@ -317,8 +320,8 @@ def policies_import_legacy(
         changed.append((index, policy, changes))
     with transaction.atomic():
         if new:
-            created = insert_many([p for _, p in new])
-            for (index, _), policy in zip(new, created, strict=True):
+            created = insert_many([p for _, p, _ in new])
+            for (index, _, product_code), policy in zip(new, created, strict=True):
                 result.created.append(index)
                 result.ids[index] = policy.pk
                 claimed[policy.policy_no] = policy.pk
@@ -329,7 +332,7 @@ def policies_import_legacy(
                         target=policy,
                         detail={
                             "policy_no": policy.policy_no,
-                            "product": policy.product.code,
+                            "product": product_code,
                             "state": policy.state,
                             "effective_date": policy.effective_date,
                             "expiry_date": policy.expiry_date,
@@ -442,9 +445,10 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
         new.append(
             (
                 index,
-                Payment(
+                build(
+                    Payment,
                     policy_id=item.policy_id,
-                    instalment=None,
+                    instalment_id=None,
                     kind=PaymentKind.PREMIUM,
                     method=PaymentMethod.TRANSFER,
                     amount=item.amount,
@@ -452,7 +456,7 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
                     note=LEGACY_PAYMENT_NOTE,
                     unit_id=policy.unit_id,
                     agent_id=policy.agent_id,
-                    recorded_by=user,
+                    recorded_by_id=user.pk if user is not None else None,
                 ),
             )
         )

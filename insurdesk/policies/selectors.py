@@ -251,6 +251,7 @@ class PaymentFilters:
     paid_from: date | None = None
     paid_to: date | None = None
     policy_id: int | None = None
+    policy_no: str = ""
     method: str = ""
     kind: str = ""
 
@@ -268,6 +269,8 @@ def payment_list(*, viewer, filters: PaymentFilters | None = None) -> QuerySet[P
         qs = qs.filter(paid_on__lte=f.paid_to)
     if f.policy_id:
         qs = qs.filter(policy_id=f.policy_id)
+    if f.policy_no:
+        qs = qs.filter(policy__policy_no=f.policy_no.strip().upper())
     if f.method:
         qs = qs.filter(method=f.method)
     if f.kind:
