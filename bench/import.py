@@ -37,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+import tablib
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -69,6 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--database-url", default="", help="default: sqlite:///var/bench/import.sqlite3")
     p.add_argument("--peer-rows", type=int, default=10_000, help="rows for django-import-export (0: skip)")
+    p.add_argument("--peer-customers-only", action="store_true", help="the peer imports the customers alone")
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--skip-limit", action="store_true")
     p.add_argument("--seed", type=int, default=20261121)
@@ -137,7 +140,24 @@ def database_version() -> str:
 
 
 def peak_mb() -> float:
+    """Return this process's peak resident memory since the last reset_peak() (Linux), in MB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak() -> None:
+    """Start the peak over at the current size (Linux ≥ 4.0: clear_refs 5), so it is the import's own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 # --- the file --------------------------------------------------------------------------------------------
@@ -210,9 +230,9 @@ def generate(path: Path, rows: int, seed: int, products: list) -> int:
 # --- the three measurements ------------------------------------------------------------------------------
 
 
-def run_peer(path: Path, rows: int) -> dict:
-    """django-import-export 4, default settings, on the customers of the first `rows` rows."""
-    import tablib
+def run_peer(path: Path, rows: int, *, full: bool = True) -> dict:
+    """django-import-export 4, default settings, on the customers of the first `rows` rows (and, with
+    `full`, their policies and payments too: see _peer_parts)."""
     from import_export import resources
 
     from insurdesk.customers.models import Customer
@@ -270,43 +290,156 @@ def run_peer(path: Path, rows: int) -> dict:
     result = CustomerResource().import_data(data, dry_run=False, raise_errors=False)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     written = Customer.objects.filter(archive_no__startswith="IE").count()
-    # Leave the table as the import will find it: empty.
-    Customer.history.filter(archive_no__startswith="IE").delete()
-    Customer.objects.filter(archive_no__startswith="IE").delete()
-    return {
+    errors = result.totals["error"] + result.totals["invalid"]
+    out = {
         "rows": rows,
         "seconds": seconds,
         "rate": rows / seconds,
         "cpu_seconds": cpu,
         "cpu_rate": rows / cpu,
         "written": written,
-        "errors": len(result.row_errors()),
+        "errors": errors,
+    }
+    if full:
+        out["same_records"] = _peer_parts(path, rows, unit, seconds, cpu)
+    # Leave the tables as the import will find them: empty.
+    from insurdesk.policies.models import Payment, Policy
+
+    Payment.objects.filter(policy__policy_no__startswith="IE").delete()
+    Policy.objects.filter(policy_no__startswith="IE").delete()
+    Customer.history.filter(archive_no__startswith="IE").delete()
+    Customer.objects.filter(archive_no__startswith="IE").delete()
+    return out
+
+
+def run_peer_apart(path: Path, rows: int, *, full: bool) -> dict:
+    """Run the peer in a child process, so its memory is not counted in the import's peak."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # the child opens its own
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_peer_child, args=(queue, path, rows, full))
+    child.start()
+    result = queue.get()
+    child.join()
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _peer_child(queue, path: Path, rows: int, full: bool) -> None:
+    try:
+        queue.put(run_peer(path, rows, full=full))
+    except BaseException as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+        queue.put(RuntimeError(f"peer failed: {exc!r}"))
+
+
+def _peer_parts(path: Path, rows: int, unit, customer_seconds: float, customer_cpu: float) -> dict:
+    """The rows' policies and payments by two more default ModelResources, after the customers.
+
+    What insurdesk's import writes from a row — the customer, a policy, a payment — written by the
+    peer as an office would set it up: one resource per model, foreign keys by natural key
+    (ForeignKeyWidget: product by name, policyholder by archive number, policy by number). The peer is
+    given values already parsed (dates, amounts, modes, terms): its time is only its own work. The
+    policy's state is left at its default (django-fsm refuses it as a plain field).
+    """
+    from import_export import fields, resources, widgets
+
+    from insurdesk.customers.models import Customer
+    from insurdesk.exchange import normalize as N
+    from insurdesk.policies.models import Payment, Policy
+    from insurdesk.products.models import Product
+
+    modes = {v: k for k, v in MODE_WORDS.items()}
+    per_year = {"single": 1, "annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
+
+    class PolicyResource(resources.ModelResource):
+        product = fields.Field("product", "product", widgets.ForeignKeyWidget(Product, field="name"))
+        policyholder = fields.Field(
+            "policyholder", "policyholder", widgets.ForeignKeyWidget(Customer, field="archive_no")
+        )
+        insured = fields.Field("insured", "insured", widgets.ForeignKeyWidget(Customer, field="archive_no"))
+
+        class Meta:
+            model = Policy
+            fields = ("id", "policy_no", "product", "unit", "policyholder", "insured", "relationship",
+                      "state_changed_at", "payment_mode", "payment_term", "instalment_total", "coverage_term",
+                      "application_date", "issue_date", "effective_date", "expiry_date", "premium",
+                      "annual_premium", "sum_insured", "cooling_off_days", "grace_days")  # fmt: skip
+
+    class PaymentResource(resources.ModelResource):
+        policy = fields.Field("policy", "policy", widgets.ForeignKeyWidget(Policy, field="policy_no"))
+
+        class Meta:
+            model = Payment
+            fields = ("id", "policy", "kind", "method", "amount", "paid_on", "unit")
+
+    policies = tablib.Dataset(headers=list(PolicyResource._meta.fields))
+    payments = tablib.Dataset(headers=list(PaymentResource._meta.fields))
+    now = datetime.datetime.now(datetime.UTC)
+    with open(path, encoding="gb18030", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for i, row in zip(range(rows), reader, strict=False):
+            mode, start, end = modes[row[9]], N.date(row[7]), N.date(row[8])
+            premium, years = N.amount(row[10]), end.year - start.year
+            number = f"IE{i:010d}"
+            policies.append([
+                "", number, row[5], unit.pk, number, number, "self", now, mode,
+                "single" if mode == "single" else f"{years}y", 1 if mode == "single" else years * per_year[mode],
+                f"{years}y", start, start, start, end, premium, premium * per_year[mode], N.amount(row[6]), 15, 60,
+            ])  # fmt: skip
+            payments.append(["", number, "premium", "transfer", premium, N.date(row[11]), unit.pk])
+    started, cpu = time.perf_counter(), time.process_time()
+    errors = 0
+    for peer, data in ((PolicyResource(), policies), (PaymentResource(), payments)):
+        totals = peer.import_data(data, dry_run=False, raise_errors=False).totals
+        errors += totals["error"] + totals["invalid"]
+    seconds, cpu = time.perf_counter() - started + customer_seconds, time.process_time() - cpu + customer_cpu
+    return {
+        "seconds": seconds,
+        "rate": rows / seconds,
+        "cpu_seconds": cpu,
+        "cpu_rate": rows / cpu,
+        "policies": Policy.objects.filter(policy_no__startswith="IE").count(),
+        "payments": Payment.objects.filter(policy__policy_no__startswith="IE").count(),
+        "errors": errors,
     }
 
 
 def run_import(path: Path, batch_size: int) -> dict:
     from insurdesk.exchange.pipeline import import_file
 
-    marks: list[tuple[int, float]] = []
-    last_print = [0.0]
+    marks: list[tuple[int, float]] = []  # (rows done, wall clock) at each committed batch
+    cpu_marks: list[tuple[int, float]] = []  # (rows done, this process's CPU time)
+    last_print = [0.0, 0, 0.0, 0.0]  # when, rows, wall, CPU at the last line printed
 
     def progress(run):
-        now = time.perf_counter()
+        now, cpu_now = time.perf_counter(), time.process_time()
         marks.append((run.processed, now))
+        cpu_marks.append((run.processed, cpu_now))
         if now - last_print[0] > 30 or run.status == "done":
-            last_print[0] = now
-            elapsed = now - marks[0][1]
-            rate = (run.processed - marks[0][0]) / elapsed if elapsed else 0
+            _, rows_before, wall_before, cpu_before = last_print
+            done = run.processed - rows_before
+            wall, spent = now - (wall_before or now), cpu_now - (cpu_before or cpu_now)
             print(
-                f"  import {run.processed:>9,}/{run.total_rows:,} rows  {rate:>7,.0f} rows/s  "
-                f"peak {peak_mb():.0f} MB",
+                f"  import {run.processed:>9,}/{run.total_rows:,} rows  since the last line "
+                f"{done / wall if wall else 0:>7,.0f} rows/s, {done / spent if spent else 0:>7,.0f} per CPU-second, "
+                f"load {os.getloadavg()[0]:.1f}  peak {peak_mb():.0f} MB",
                 flush=True,
             )
+            last_print[:] = [now, run.processed, now, cpu_now]
 
     started, cpu = time.perf_counter(), time.process_time()
+    cpu_started = cpu
     run = import_file(actor=None, path=path, batch_size=batch_size, progress=progress)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     marks = [m for m in marks if m[0] > 0] or marks
+    cpu_marks = [m for m in cpu_marks if m[0] > 0] or cpu_marks
+    last = run.processed - 100_000
     return {
         "seconds": seconds,
         "rate": run.processed / seconds,
@@ -319,7 +452,9 @@ def run_import(path: Path, batch_size: int) -> dict:
         "refused": run.refused,
         "status": run.status,
         "first_100k": _window(marks, started, 0, 100_000),
-        "last_100k": _window(marks, started, run.processed - 100_000, run.processed),
+        "last_100k": _window(marks, started, last, run.processed),
+        "first_100k_cpu": _window(cpu_marks, cpu_started, 0, 100_000),
+        "last_100k_cpu": _window(cpu_marks, cpu_started, last, run.processed),
         "first_10k": _window(marks, started, 0, 10_000),
     }
 
@@ -494,14 +629,23 @@ def main(argv=None) -> None:
         "when": datetime.datetime.now().isoformat(timespec="minutes"),
     }
     if args.peer_rows:
-        figures["peer"] = run_peer(path, args.peer_rows)
+        figures["peer"] = run_peer_apart(path, args.peer_rows, full=not args.peer_customers_only)
         print(
             f"django-import-export (defaults), first {args.peer_rows:,} rows: "
             f"{figures['peer']['rate']:,.0f} rows/s, {figures['peer']['cpu_rate']:,.0f} per CPU-second "
             f"({figures['peer']['written']:,} written, {figures['peer']['errors']} row errors)",
             flush=True,
         )
+        same = figures["peer"].get("same_records")
+        if same:
+            print(
+                f"django-import-export, the same records (customers, policies, payments): "
+                f"{same['rate']:,.0f} rows/s, {same['cpu_rate']:,.0f} per CPU-second "
+                f"({same['policies']:,} policies, {same['payments']:,} payments, {same['errors']} row errors)",
+                flush=True,
+            )
     before = table_marks()
+    reset_peak()
     figures["import"] = run_import(path, args.batch_size)
     after = table_marks()
     figures["peak_mb"] = peak_mb()
@@ -509,7 +653,8 @@ def main(argv=None) -> None:
     print(
         f"import (validation, encryption, history, audit): {imp['processed']:,} rows in {imp['seconds']:,.0f} s = "
         f"{imp['rate']:,.0f} rows/s; first 100k {imp['first_100k'] or 0:,.0f}, last 100k "
-        f"{imp['last_100k'] or 0:,.0f} rows/s; created {imp['created']:,}, merged {imp['merged']:,}, "
+        f"{imp['last_100k'] or 0:,.0f} rows/s (per CPU-second {imp['first_100k_cpu'] or 0:,.0f} and "
+        f"{imp['last_100k_cpu'] or 0:,.0f}); created {imp['created']:,}, merged {imp['merged']:,}, "
         f"refused {imp['refused']:,}; peak memory {figures['peak_mb']:.0f} MB; "
         f"CPU {imp['cpu_seconds']:,.0f} s = {imp['cpu_rate']:,.0f} rows per CPU-second",
         flush=True,
@@ -530,6 +675,13 @@ def main(argv=None) -> None:
     if args.peer_rows:
         figures["ratio_to_peer_first_10k"] = (imp["first_10k"] or 0) / figures["peer"]["rate"]
         print(f"import (first 10k rows) / django-import-export = {figures['ratio_to_peer_first_10k']:.1f}x")
+        same = figures["peer"].get("same_records")
+        if same:
+            figures["ratio_to_peer_same_records"] = (imp["first_10k"] or 0) / same["rate"]
+            print(
+                "import (first 10k rows) / django-import-export writing the same records = "
+                f"{figures['ratio_to_peer_same_records']:.1f}x"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str))
 

@@ -117,8 +117,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on busy_timeout instead of failing with "database is locked" mid-transaction.
+    # The page cache is 64 MB a connection instead of SQLite's 2 MB: past a few hundred thousand
+    # archives the indexes no longer fit in 2 MB, and an import of a million rows then spent more of
+    # its time re-reading index pages than checking rows (docs/benchmarks.md, issue 4).
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            f"PRAGMA cache_size=-{int(os.environ.get('INSURDESK_SQLITE_CACHE_KB', '65536'))};"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }

@@ -11,6 +11,7 @@ from simple_history.utils import bulk_create_with_history
 
 from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
 from insurdesk.care.models import ContactChannel, ContactLog
+from insurdesk.common.checks import past_date
 from insurdesk.common.crypto import blind_index
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.models import Customer
@@ -31,13 +32,7 @@ def clean_contact(data: dict, *, creating: bool, today: date | None = None) -> t
     clean: dict = {}
     errors: list[FieldError] = []
     if "contacted_on" in data or creating:
-        day = data.get("contacted_on")
-        if not isinstance(day, date):
-            errors.append(FieldError("contacted_on", "required", "请填写沟通日期"))
-        elif day > today:
-            errors.append(FieldError("contacted_on", "future", "沟通日期不能晚于今天"))
-        else:
-            clean["contacted_on"] = day
+        past_date(data, "contacted_on", "沟通日期", today=today, clean=clean, errors=errors)
     if "channel" in data or creating:
         if data.get("channel") not in ContactChannel.values:
             errors.append(FieldError("channel", "choice", "沟通方式应为 电话/微信/面谈/短信/邮件/其他 之一"))

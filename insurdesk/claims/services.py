@@ -12,6 +12,7 @@ from simple_history.utils import bulk_create_with_history
 
 from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
 from insurdesk.claims.models import TRANSITIONS, Claim, ClaimState, reachable
+from insurdesk.common.checks import past_date
 from insurdesk.common.errors import FieldError, IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.services import archive_numbers
 from insurdesk.org.policy import can, require
@@ -45,13 +46,7 @@ def clean_claim(data: dict, *, creating: bool, today: date | None = None) -> tup
     clean: dict = {}
     errors: list[FieldError] = []
     if "reported_on" in data or creating:
-        day = data.get("reported_on")
-        if not isinstance(day, date):
-            errors.append(FieldError("reported_on", "required", "请填写理赔申请日期"))
-        elif day > today:
-            errors.append(FieldError("reported_on", "future", "理赔申请日期不能晚于今天"))
-        else:
-            clean["reported_on"] = day
+        past_date(data, "reported_on", "理赔申请日期", today=today, clean=clean, errors=errors)
     for name, required in (("amount_claimed", creating), ("amount_paid", False)):
         if name in data or required:
             value, errs = _amount(data.get(name), name, required=required)

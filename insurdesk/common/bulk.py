@@ -14,6 +14,8 @@ from django.utils import timezone
 from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
 
 _DEFAULTS: dict = {}
+_FSM_STATES: dict = {}  # model -> attnames of its state fields, () when django-fsm keeps them elsewhere
+_FSM_INITIAL = "_ConcurrentTransitionMixin__initial_states"
 
 
 def build(model, **values):
@@ -43,8 +45,18 @@ def build(model, **values):
         if attname not in values:
             d[attname] = default()
     d.update(values)
-    if hasattr(obj, "_update_initial_state"):  # django-fsm's ConcurrentTransitionMixin, as its __init__ does
-        obj._update_initial_state()
+    if hasattr(obj, "_update_initial_state"):
+        # django-fsm's ConcurrentTransitionMixin records the states its __init__ saw; its own method
+        # walks every field to find the state fields, so after the first instance they are remembered.
+        states = _FSM_STATES.get(model)
+        if states is None:
+            obj._update_initial_state()
+            recorded = obj.__dict__.get(_FSM_INITIAL)
+            _FSM_STATES[model] = tuple(recorded) if isinstance(recorded, dict) else ()
+        elif states:
+            d[_FSM_INITIAL] = {attname: d[attname] for attname in states}
+        else:
+            obj._update_initial_state()
     return obj
 
 

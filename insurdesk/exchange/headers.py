@@ -52,6 +52,7 @@ class Column:
     rule: str = ""  # the rule shown in the template's second sheet
     mask: str = ""  # which masking.mask_* the report uses for values of this column
     example: str = ""
+    in_template: bool = True  # False: read when a file has it, not offered in the blank template
 
 
 def _choices(choices, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -94,7 +95,7 @@ _DATE_RULE = "日期：2023-01-01、2023/1/1、2023年1月1日或Excel日期均�
 COLUMNS: tuple[Column, ...] = (
     Column("archive_no", "客户号", "code", ("客户编号", "档案号", "客户档案号"), applies=_ALL,
            rule="可不填；填写时须与该证件已有档案的客户号一致（新客户的客户号由系统分配）", example=""),
-    Column("name", "客户姓名", "name", ("姓名", "名称", "客户名称", "客户名", "被保险人姓名"), applies=_IND,
+    Column("name", "客户姓名", "name", ("姓名", "名称", "客户名称", "客户名"), applies=_IND,
            required=True, rule="必填（新建档案时）；与证件一致", mask="name", example="张三"),
     Column("name", "单位名称", "name", ("企业名称", "公司名称", "名称", "客户名称", "单位全称"), applies=_CORP,
            required=True, rule="必填（新建档案时）；须与公章一致", example="深圳市前海科技有限公司"),
@@ -103,7 +104,7 @@ COLUMNS: tuple[Column, ...] = (
                 "外国人永久居留身份证、军官证、其他；不填为居民身份证", example="居民身份证"),
     Column("id_number", "证件号码", "identity",
            ("身份证号码", "身份证号", "身份证", "证件号", "公民身份号码", "身份证件号码", "居民身份证号码",
-            "证件号码/身份证号", "被保险人身份证号"),
+            "证件号码/身份证号"),
            applies=_IND, required=True,
            rule="必填；请把该列设为“文本”格式——被Excel存成数字（如1.10105E+17）或末尾变成000的号码会被拒绝；"
                 "15位旧号码自动升为18位；末位x大小写均可",
@@ -195,10 +196,32 @@ COLUMNS: tuple[Column, ...] = (
            rule=_DATE_RULE),
     Column("end_date", "保险到期日期", "date", ("到期日期", "保险止期", "满期日期"), POLICY, (ARCHIVE,),
            rule=_DATE_RULE),
+    # The policyholder and insured when one of them is not the row's customer (see exchange.parts).
+    Column("holder_name", "投保人姓名", "name", ("投保人",), POLICY, (ARCHIVE,), mask="name",
+           rule="可不填：不填时投保人为本行客户；投保人不是本行客户时须同时填写投保人证件号码"),
+    Column("holder_id_number", "投保人证件号码", "identity",
+           ("投保人身份证号", "投保人身份证号码", "投保人证件号", "投保人身份证"), POLICY, (ARCHIVE,),
+           mask="id_number",
+           rule="可不填；居民身份证号码，规则同证件号码列；该证件尚无客户档案时按投保人姓名新建档案"),
+    Column("insured_name", "被保险人姓名", "name", ("被保险人", "被保人姓名", "被保人"), POLICY, (ARCHIVE,),
+           mask="name", rule="可不填：不填时被保险人为本行客户；被保险人不是本行客户时须同时填写被保险人证件号码"),
+    Column("insured_id_number", "被保险人证件号码", "identity",
+           ("被保险人身份证号", "被保险人身份证号码", "被保险人证件号", "被保险人身份证", "被保人身份证号"),
+           POLICY, (ARCHIVE,), mask="id_number",
+           rule="可不填；居民身份证号码，规则同证件号码列；该证件尚无客户档案时按被保险人姓名新建档案"),
+    Column("relationship", "被保险人是投保人的", "text", ("被保险人与投保人关系", "被保险人与投保人的关系"),
+           POLICY, (ARCHIVE,),
+           rule="本人/配偶/子女/父母/雇员/其他；投保人与被保险人为同一人时为本人，可不填；"
+                "列名写作“投保人与被保险人关系”或“与被保险人关系”时按“投保人是被保险人的…”读（父母、子女互换）"),
+    Column("holder_relationship", "投保人与被保险人关系", "text",
+           ("与被保险人关系", "与被保险人的关系", "投保人是被保险人的", "投保人与被保险人的关系"), POLICY, (ARCHIVE,),
+           rule="投保人是被保险人的：本人/配偶/父母/子女/雇主/其他", in_template=False),
     Column("pay_mode", "缴费方式", "pay_mode", ("交费方式", "缴费频率", "交费频率"), PAYMENT, (ARCHIVE,),
            rule="趸缴/年缴/半年缴/季缴/月缴（年交、按年缴费等写法均可）"),
     Column("premium", "缴费金额", "amount", ("交费金额", "保费", "期缴保费"), PAYMENT, (ARCHIVE,)),
     Column("paid_date", "缴费日期", "date", ("交费日期",), PAYMENT, (ARCHIVE,), rule=_DATE_RULE),
+    Column("pay_method", "缴费途径", "text", ("支付方式", "付款方式", "缴费渠道", "交费途径", "收款方式"), PAYMENT,
+           (ARCHIVE,), rule="现金/转账/刷卡/银行代扣（微信、支付宝记为转账）；不填记为“未载明”"),
     Column("pay_status", "缴费状态", "text", ("交费状态",), PAYMENT, (ARCHIVE,), rule="已缴费/未缴费/逾期"),
     Column("claim_date", "理赔申请日期", "date", ("报案日期", "出险日期"), CLAIM, (ARCHIVE,), rule=_DATE_RULE),
     Column("claim_amount", "理赔金额", "amount", ("赔付金额", "索赔金额"), CLAIM, (ARCHIVE,)),
@@ -251,6 +274,12 @@ class Mapping:
         return {c.section for c in self.fields.values()}
 
 
+# An archive table's columns of the insured (被保险人姓名…) are the customer's when the table has no
+# customer column of that field: a table of insured persons. A customer list reads them so too.
+INSURED_AS_CUSTOMER = {"insured_id_number": "id_number", "insured_name": "name"}
+PARTY_KEYS = frozenset({"holder_name", "holder_id_number", "insured_name", "insured_id_number"})
+
+
 def _lookup(applies: str) -> dict[str, Column]:
     table: dict[str, Column] = {}
     for col in COLUMNS:
@@ -259,11 +288,20 @@ def _lookup(applies: str) -> dict[str, Column]:
         for name in (col.label, *col.aliases, col.key):
             table.setdefault(clean_header(name), col)
             table.setdefault(clean_header(_strip_note(clean_header(name))[0]), col)
+    if applies == INDIVIDUAL:
+        own = {c.key: c for c in COLUMNS if INDIVIDUAL in c.applies}
+        for col in COLUMNS:
+            if col.key in INSURED_AS_CUSTOMER:
+                for name in (col.label, *col.aliases):
+                    table.setdefault(clean_header(name), own[INSURED_AS_CUSTOMER[col.key]])
     return table
 
 
 _TABLES = {t: _lookup(t) for t in TEMPLATES}
-_ARCHIVE_ONLY = {clean_header(c.label) for c in COLUMNS if c.applies == (ARCHIVE,)}
+# The party columns also head lists of insured persons, so they do not tell an archive table.
+_ARCHIVE_ONLY = {
+    clean_header(c.label) for c in COLUMNS if c.applies == (ARCHIVE,) and c.key not in PARTY_KEYS
+}
 _CORPORATE_MARKERS = {
     clean_header(n) for c in COLUMNS if c.key in ("uscc", "legal_rep_name") for n in (c.label, *c.aliases)
 } | {clean_header(n) for n in ("单位名称", "企业名称", "公司名称")}
@@ -317,6 +355,14 @@ def map_headers(headers: list, template: str | None = None) -> Mapping:
         mapping.headers[i] = written
         if scale != 1 or col.kind == "capital":
             mapping.scales[i] = scale
+    if template == ARCHIVE:
+        own = {c.key: c for c in COLUMNS if ARCHIVE in c.applies and c.section == CUSTOMER}
+        # The number first; the insured's name is the customer's only when no insured number stays.
+        for party, key in INSURED_AS_CUSTOMER.items():
+            index = mapping.index_of(party)
+            if index is None or mapping.has(key) or (key == "name" and mapping.has("insured_id_number")):
+                continue
+            mapping.fields[index] = own[key]
     return mapping
 
 
@@ -337,7 +383,7 @@ def template_columns(template: str) -> list[Column]:
     """Return the columns a template file offers, one per field, in template order."""
     out, keys = [], {"archive_no"}  # the archive number only checks re-imported exports; not for new lists
     for col in COLUMNS:
-        if template in col.applies and col.key not in keys:
+        if template in col.applies and col.key not in keys and col.in_template:
             keys.add(col.key)
             out.append(col)
     return out

@@ -21,6 +21,7 @@ from insurdesk.policies.members import COLUMNS as MEMBER_COLUMNS
 from insurdesk.policies.members import member_add, member_remove, members_import
 from insurdesk.policies.models import (
     OPEN_INSTALMENT,
+    RECORDABLE_METHODS,
     Instalment,
     MemberType,
     Payment,
@@ -67,6 +68,8 @@ def _choice(choices, values=None):
 
 StateT = _choice(PolicyState)
 MethodT = _choice(PaymentMethod)
+# What a user may record money received or paid back with ("unknown" is for past payments imported).
+RecordableMethodT = _choice(None, [str(m) for m in RECORDABLE_METHODS])
 KindT = _choice(PaymentKind)
 OpenStatusT = _choice(None, [str(s) for s in OPEN_INSTALMENT])
 InstalmentStatusT = Literal["paid", "unpaid", "overdue", "partial", "void"]
@@ -343,7 +346,7 @@ class IssueIn(InSchema):
 
 class CancelIn(InSchema):
     reason: str | None = Field(None, max_length=300, description="撤单原因")
-    method: MethodT | None = Field(None, description="退费方式（默认同最近一次缴费）")
+    method: RecordableMethodT | None = Field(None, description="退费方式（默认同最近一次缴费）")
 
 
 class CancelOut(Schema):
@@ -354,7 +357,9 @@ class CancelOut(Schema):
 class PaymentIn(InSchema):
     policy_id: int = Field(ge=1, le=MAX_ID)
     amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
-    method: MethodT = Field(description="cash 现金 / transfer 转账 / card 刷卡 / withholding 银行代扣")
+    method: RecordableMethodT = Field(
+        description="cash 现金 / transfer 转账 / card 刷卡 / withholding 银行代扣"
+    )
     paid_on: date
     reference: str | None = Field(None, max_length=60, description="凭证号")
     note: str | None = Field(None, max_length=300)

@@ -6,7 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from insurdesk.customers.forms import DomainErrorsMixin, agents_in_scope, units_in_scope
 from insurdesk.customers.models import IdType
-from insurdesk.policies.models import MemberType, PaymentKind, PaymentMethod, PolicyState
+from insurdesk.policies.models import (
+    RECORDABLE_METHODS,
+    MemberType,
+    PaymentKind,
+    PaymentMethod,
+    PolicyState,
+)
 from insurdesk.products.models import Product
 
 BLANK = [("", "—")]
@@ -73,7 +79,8 @@ class PaymentForm(DomainErrorsMixin, forms.Form):
 
     policy_no = forms.CharField(label=_("保单号"), max_length=20)
     amount = forms.DecimalField(label=_("缴费金额（元）"), max_digits=14, decimal_places=2, min_value=0)
-    method = forms.ChoiceField(label=_("缴费方式"), choices=PaymentMethod.choices)
+    # Money received has a real method: "未载明" belongs to past payments of an archive table only.
+    method = forms.ChoiceField(label=_("缴费方式"), choices=[(m.value, m.label) for m in RECORDABLE_METHODS])
     paid_on = forms.DateField(label=_("缴费日期"), **DATE)
     reference = forms.CharField(label=_("凭证号"), required=False, max_length=60)
     note = forms.CharField(label=_("备注"), required=False, max_length=300)

@@ -3,9 +3,14 @@
 A legacy policy has no application or underwriting case in this system, so it does not go through
 new business (double entry, underwriting, issuing): it is registered as it stands — number, product
 from the catalogue (an unknown product is refused, never created), dates, sum insured, payment mode
-— with the customer of the row as policyholder and insured, its state worked out from its dates,
-and an audit entry. Such a policy is told by `application_id IS NULL` on an individual policy.
-A policy issued in this system is never changed from here: its changes are servicing (保全).
+— with its policyholder (投保人) and insured (被保险人), by default the row's customer for both,
+its state worked out from its dates, and an audit entry. Such a policy is told by
+`application_id IS NULL` on an individual policy. A policy issued in this system is never changed
+from here: its changes are servicing (保全).
+
+The relationship of the insured to the policyholder is "self" when they are one person, else the one
+given, else "other". Insurable interest (保险法 第三十一条) is a rule of new business, checked at
+underwriting; a policy already in force is registered as it stands.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from insurdesk.applications.models import Relationship
 from insurdesk.audit.services import PendingEntry, audit_log_many
 from insurdesk.common.bulk import build, insert_many
 from insurdesk.common.errors import FieldError
@@ -34,13 +40,20 @@ from insurdesk.products.models import Product
 POLICY_NO_RE = re.compile(r"^[0-9A-Z][0-9A-Z\-]{3,19}$")
 MAX_MONEY = Decimal("9999999999999.99")
 # Values a legacy policy is compared and updated on; the rest follows from them.
-COMPARED = ("product_id", "sum_insured", "effective_date", "expiry_date", "payment_mode", "premium")
+COMPARED = (
+    "product_id", "sum_insured", "effective_date", "expiry_date", "payment_mode", "premium",
+    "policyholder_id", "insured_id", "relationship",
+)  # fmt: skip
 LEGACY_PAYMENT_NOTE = "存量数据导入（原表未载明缴费方法）"
 
 
 @dataclass
 class LegacyPolicy:
-    """One legacy policy as read: `customer_id` is both policyholder and insured."""
+    """One legacy policy as read, with the customer of its row (`customer_id`).
+
+    `policyholder_id` and `insured_id` left None mean the row's customer for a policy registered now,
+    and leave an existing policy's party as it is (an absent column never changes a stored value).
+    """
 
     policy_no: str
     customer_id: int | None = None
@@ -50,6 +63,9 @@ class LegacyPolicy:
     expiry_date: date | None = None
     payment_mode: str | None = None
     premium: Decimal | None = None
+    policyholder_id: int | None = None
+    insured_id: int | None = None
+    relationship: str | None = None  # the insured is the policyholder's … (Relationship)
 
 
 @dataclass
@@ -57,6 +73,7 @@ class LegacyPayment:
     policy_id: int
     amount: Decimal
     paid_on: date
+    method: str = PaymentMethod.UNKNOWN  # an archive table rarely says how a premium was paid
 
 
 @dataclass
@@ -150,6 +167,59 @@ def check_existing(actor, policy: Policy, *, customer_id: int | None) -> FieldEr
     return None
 
 
+def parties(item: LegacyPolicy, policy: Policy | None = None) -> tuple[int | None, int | None]:
+    """Return the policyholder and insured an item means: its own, else the policy's, else its customer."""
+    default_holder = policy.policyholder_id if policy is not None else item.customer_id
+    default_insured = policy.insured_id if policy is not None else item.customer_id
+    return (
+        item.policyholder_id if item.policyholder_id is not None else default_holder,
+        item.insured_id if item.insured_id is not None else default_insured,
+    )
+
+
+def relationship_of(item: LegacyPolicy, policy: Policy | None = None) -> str:
+    """Return the relationship a policy gets: self for one person, else the one given, else "other"."""
+    holder, insured = parties(item, policy)
+    if holder == insured:
+        return Relationship.SELF
+    if item.relationship:
+        return item.relationship
+    if policy is not None and policy.relationship != Relationship.SELF:
+        return policy.relationship
+    return Relationship.OTHER
+
+
+def check_parties(item: LegacyPolicy, policy: Policy | None = None) -> list[FieldError]:
+    """Return why the policyholder, insured and relationship an item gives do not fit together."""
+    holder, insured = parties(item, policy)
+    errors = []
+    if item.customer_id is not None and item.customer_id not in (holder, insured):
+        errors.append(
+            FieldError(
+                "policyholder_id",
+                "other_customer",
+                "投保人与被保险人都不是本行客户；本行的保单须以本行客户为投保人或被保险人",
+            )
+        )
+    if item.relationship and item.relationship not in Relationship.values:
+        errors.append(
+            FieldError("relationship", "choice", "被保险人与投保人关系应为 本人/配偶/子女/父母/雇佣/其他")
+        )
+    elif item.relationship == Relationship.SELF and holder != insured:
+        errors.append(
+            FieldError("relationship", "relationship", "投保人与被保险人不是同一人，关系不能为“本人”")
+        )
+    elif item.relationship and item.relationship != Relationship.SELF and holder == insured:
+        errors.append(
+            FieldError(
+                "relationship",
+                "relationship",
+                "投保人与被保险人是同一人，关系应为“本人”（投保人或被保险人是他人时请填写其姓名和证件号码）",
+            )
+        )
+    return errors
+
+
 def _changes(policy: Policy, item: LegacyPolicy, product: Product | None) -> dict:
     wanted = {
         "product_id": product.pk if product is not None else None,
@@ -158,6 +228,9 @@ def _changes(policy: Policy, item: LegacyPolicy, product: Product | None) -> dic
         "expiry_date": item.expiry_date,
         "payment_mode": item.payment_mode,
         "premium": item.premium,
+        "policyholder_id": item.policyholder_id,
+        "insured_id": item.insured_id,
+        "relationship": relationship_of(item, policy),
     }
     return {k: v for k, v in wanted.items() if v is not None and getattr(policy, k) != v}
 
@@ -226,8 +299,9 @@ def policies_import_legacy(
 
     Refused per item: an unknown product, dates out of order, a payment mode the product does not
     offer, a number already used by another customer's policy or by one outside the actor's scope,
-    and any difference from a policy issued in this system. Importing the same items again changes
-    nothing.
+    a policyholder and insured neither of whom is the item's customer, a relationship that does not
+    fit them, and any difference from a policy issued in this system. Importing the same items again
+    changes nothing; a different policyholder or insured of a legacy policy is a change like any other.
     """
     result = ImportResult()
     if not items:
@@ -240,12 +314,8 @@ def policies_import_legacy(
     today = today or timezone.localdate()
     numbers = {clean_policy_no(i.policy_no) for i in items}
     existing = {p.policy_no: p for p in Policy.objects.filter(policy_no__in=numbers)}
-    customers = {
-        c.pk: c
-        for c in Customer.objects.filter(pk__in={i.customer_id for i in items}).only(
-            "pk", "unit_id", "agent_id"
-        )
-    }
+    wanted = {pk for i in items for pk in (i.customer_id, i.policyholder_id, i.insured_id) if pk is not None}
+    customers = {c.pk: c for c in Customer.objects.filter(pk__in=wanted).only("pk", "unit_id", "agent_id")}
     now = timezone.now()
     user = actor if actor is not None and actor.pk else None
     new: list[tuple[int, Policy, str]] = []
@@ -261,8 +331,15 @@ def policies_import_legacy(
             refusal = check_existing(actor, policy, customer_id=item.customer_id) or mismatch(
                 policy, item, product
             )
-            errors = [refusal] if refusal else []
-        if not errors and policy is None and item.customer_id not in customers:
+            errors = [refusal] if refusal else check_parties(item, policy)
+        elif not errors:
+            errors = check_parties(item)
+        # A new policy needs both parties archived; a change, the parties it names.
+        if policy is None:
+            named = [*parties(item), *([item.customer_id] if item.customer_id is not None else [])]
+        else:
+            named = [pk for pk in (item.policyholder_id, item.insured_id) if pk is not None]
+        if not errors and any(pk not in customers for pk in named):
             errors = [FieldError("policy_no", "not_found", "客户档案不存在")]
         if errors:
             result.refused[index] = errors
@@ -272,7 +349,9 @@ def policies_import_legacy(
             result.ids[index] = claimed[number]
             continue
         if policy is None:
-            customer = customers[item.customer_id]
+            # The unit and agent of the archive the row belongs to (its customer), else the policyholder's.
+            holder_id, insured_id = parties(item)
+            customer = customers[item.customer_id if item.customer_id is not None else holder_id]
             coverage, payment_term, total = _terms(item.effective_date, item.expiry_date, item.payment_mode)
             state = legacy_state(item.effective_date, item.expiry_date, today)
             premium = item.premium or Decimal("0.00")
@@ -284,9 +363,9 @@ def policies_import_legacy(
                 product_id=product.pk,
                 unit_id=customer.unit_id,
                 agent_id=customer.agent_id,
-                policyholder_id=customer.pk,
-                insured_id=customer.pk,
-                relationship="self",
+                policyholder_id=holder_id,
+                insured_id=insured_id,
+                relationship=relationship_of(item),
                 is_group=False,
                 # No beneficiary recorded: the heirs take the benefit (保险法 第四十二条).
                 beneficiary_legal=True,
@@ -337,6 +416,9 @@ def policies_import_legacy(
                             "effective_date": policy.effective_date,
                             "expiry_date": policy.expiry_date,
                             "sum_insured": str(policy.sum_insured),
+                            "policyholder_id": policy.policyholder_id,
+                            "insured_id": policy.insured_id,
+                            "relationship": policy.relationship,
                         },
                     )
                 )
@@ -425,6 +507,8 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
     new: list[tuple[int, Payment]] = []
     for index, item in enumerate(items):
         errors = check_legacy_payment(item.amount, item.paid_on, today=today)
+        if item.method not in PaymentMethod.values:
+            errors.append(FieldError("method", "choice", "缴费途径应为 现金/转账/刷卡/银行代扣 之一"))
         policy = policies.get(item.policy_id)
         key = (item.policy_id, item.paid_on, item.amount)
         if not errors and key in seen:
@@ -450,10 +534,10 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
                     policy_id=item.policy_id,
                     instalment_id=None,
                     kind=PaymentKind.PREMIUM,
-                    method=PaymentMethod.TRANSFER,
+                    method=item.method,
                     amount=item.amount,
                     paid_on=item.paid_on,
-                    note=LEGACY_PAYMENT_NOTE,
+                    note=LEGACY_PAYMENT_NOTE if item.method == PaymentMethod.UNKNOWN else "存量数据导入",
                     unit_id=policy.unit_id,
                     agent_id=policy.agent_id,
                     recorded_by_id=user.pk if user is not None else None,
@@ -473,6 +557,7 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
                             "policy_no": policies[p.policy_id].policy_no,
                             "amount": str(p.amount),
                             "paid_on": p.paid_on,
+                            "method": p.method,
                         },
                     )
                     for p in created

@@ -299,6 +299,13 @@ class PaymentMethod(models.TextChoices):
     TRANSFER = "transfer", "转账"
     CARD = "card", "刷卡"
     WITHHOLDING = "withholding", "银行代扣"
+    # A past payment registered from an archive table that does not say how it was paid; never chosen
+    # when money is recorded (RECORDABLE_METHODS).
+    UNKNOWN = "unknown", "未载明"
+
+
+# The methods a user recording money received (or paid back) may choose.
+RECORDABLE_METHODS = tuple(m for m in PaymentMethod if m != PaymentMethod.UNKNOWN)
 
 
 class PaymentKind(models.TextChoices):

@@ -34,6 +34,7 @@ from insurdesk.policies.models import (
     COVERING_STATES,
     OPEN_INSTALMENT,
     PAYABLE_STATES,
+    RECORDABLE_METHODS,
     Instalment,
     InstalmentStatus,
     Payment,
@@ -377,7 +378,7 @@ def payment_record(
     require(actor, "payment.record", "您的角色无权录入缴费")
     policy = policy_lock(policy_id, actor=actor)
     errors = []
-    if method not in PaymentMethod.values:
+    if method not in RECORDABLE_METHODS:  # "unknown" is only for past payments of an archive table
         errors.append(FieldError("method", "choice", "缴费方式应为 现金/转账/刷卡/银行代扣 之一"))
     amount = _money(amount)
     if amount <= 0:
@@ -678,6 +679,8 @@ def policy_cancel(
     Outside the cooling-off period the cancellation is refused: the policyholder may surrender instead.
     """
     require(actor, "policy.cancel", "您的角色无权办理撤单")
+    if method and method not in RECORDABLE_METHODS:
+        raise ValidationFailed(FieldError("method", "choice", "退费方式应为 现金/转账/刷卡/银行代扣 之一"))
     policy = policy_lock(policy_id, actor=actor)
     day = _today(today)
     if policy.state not in (PolicyState.PENDING, PolicyState.IN_FORCE):
@@ -713,7 +716,8 @@ def policy_cancel(
         refund = Payment.objects.create(
             policy=policy,
             kind=PaymentKind.REFUND,
-            method=method or (last.method if last else "transfer"),
+            method=method
+            or (last.method if last is not None and last.method in RECORDABLE_METHODS else "transfer"),
             amount=refund_amount,
             paid_on=day,
             note="犹豫期撤单退费",

@@ -139,7 +139,10 @@ class Command(BaseCommand):
         return EXIT_REFUSED if run.refused else EXIT_OK
 
 
-PART_LABELS = (("policy", "保单"), ("payment", "缴费"), ("claim", "理赔"), ("contact", "沟通记录"))
+PART_LABELS = (
+    ("policy", "保单"), ("payment", "缴费"), ("claim", "理赔"), ("contact", "沟通记录"),
+    ("party", "投保人/被保险人档案"),
+)  # fmt: skip
 
 
 def parts_summary(parts: dict) -> str:
