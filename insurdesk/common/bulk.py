@@ -147,8 +147,9 @@ def insert_many(objs: list, *, batch_size: int | None = None) -> list:
 _EXPRESSION = object()  # a converter's answer for a value that is an expression: bulk_create handles it
 _PLANS: dict = {}
 # Built-in field classes whose prepared value is the value itself for these exact Python types, on
-# every backend (Field.get_db_prep_save → get_prep_value → to_python returns it unchanged). Subclasses
-# are not listed: they may prepare differently (encryption, state machines) and take the full path.
+# every backend (Field.get_db_prep_save → get_prep_value → to_python returns it unchanged). A subclass
+# counts as its base only when it inherits all four preparing methods unchanged (`_prepared_like`:
+# FSMField is a CharField here); one that overrides any (the encrypted fields) takes the full path.
 _AS_IS = {
     models.CharField: (str,), models.TextField: (str,), models.SlugField: (str,),
     models.EmailField: (str,), models.URLField: (str,),
