@@ -468,7 +468,12 @@ def run_import(path: Path, batch_size: int) -> dict:
     first_10k = _window(marks, loop_start, 0, 10_000)
     if first_10k and run.processed:
         first_10k = 10_000 / (10_000 / first_10k + prepass * 10_000 / run.processed)
+    from insurdesk.exchange import reader
+
     return {
+        # The reader process's own peak (exchange/reader.py); pages it shares with the import since
+        # the fork count in both.
+        "reader_peak_mb": reader.stats.get("peak_mb"),
         "seconds": seconds,
         "rate": run.processed / seconds,
         "processed": run.processed,
@@ -686,7 +691,8 @@ def main(argv=None) -> None:
         f"first 100k {imp['first_100k'] or 0:,.0f}, last 100k "
         f"{imp['last_100k'] or 0:,.0f} rows/s (per CPU-second {imp['first_100k_cpu'] or 0:,.0f} and "
         f"{imp['last_100k_cpu'] or 0:,.0f}); created {imp['created']:,}, merged {imp['merged']:,}, "
-        f"refused {imp['refused']:,}; peak memory {figures['peak_mb']:.0f} MB; "
+        f"refused {imp['refused']:,}; peak memory {figures['peak_mb']:.0f} MB "
+        f"(reader process {imp['reader_peak_mb'] or 0:.0f} MB); "
         f"CPU {imp['cpu_seconds']:,.0f} s = {imp['cpu_rate']:,.0f} rows per CPU-second",
         flush=True,
     )

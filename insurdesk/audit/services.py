@@ -14,10 +14,20 @@ from insurdesk.common.bulk import build, insert_many
 GENESIS = "0" * 64
 
 
-def _canonical(seq, at, actor_id, actor_name, action, target_type, target_id, detail, ip) -> bytes:
+# One encoder for every entry: json.dumps with options builds a new one each call.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _at_text(at) -> str:
+    return at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def _canonical(
+    seq, at, actor_id, actor_name, action, target_type, target_id, detail, ip, *, at_text=None
+) -> bytes:
     body = [
         seq,
-        at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+        at_text if at_text is not None else _at_text(at),
         actor_id,
         actor_name,
         action,
@@ -26,11 +36,11 @@ def _canonical(seq, at, actor_id, actor_name, action, target_type, target_id, de
         detail,
         ip,
     ]
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return _ENCODER.encode(body).encode()
 
 
-def entry_hash(prev_hash: str, **fields) -> str:
-    return hashlib.sha256(prev_hash.encode() + _canonical(**fields)).hexdigest()
+def entry_hash(prev_hash: str, *, at_text=None, **fields) -> str:
+    return hashlib.sha256(prev_hash.encode() + _canonical(**fields, at_text=at_text)).hexdigest()
 
 
 def _target(target, target_type, target_id):
@@ -103,6 +113,7 @@ def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
     head, _ = AuditHead.objects.get_or_create(id=1)
     head = AuditHead.objects.select_for_update().get(id=1)
     now = timezone.now()
+    at_text = _at_text(now)  # every entry of the call has the same time
     seq, prev = head.seq, head.hash
     rows = []
     for p in pending:
@@ -120,7 +131,7 @@ def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
             detail=_plain(p.detail or {}),
             ip=p.ip,
         )
-        h = entry_hash(prev, **fields)
+        h = entry_hash(prev, at_text=at_text, **fields)
         rows.append(build(AuditEntry, prev_hash=prev, hash=h, **fields))
         prev = h
     insert_many(rows)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from insurdesk.audit.services import audit_log
+from insurdesk.common.checkpoint import WalCheckpointer
 from insurdesk.common.errors import DomainError, FieldError, NotAllowed, ValidationFailed
 from insurdesk.customers.bulk import customer_bulk_create
 from insurdesk.customers.keys import identity_hash
@@ -36,6 +37,7 @@ from insurdesk.customers.models import Customer
 from insurdesk.customers.services import customer_update
 from insurdesk.customers.validation import clean_corporate, clean_individual
 from insurdesk.exchange import normalize as N
+from insurdesk.exchange import reader
 from insurdesk.exchange.headers import (
     ARCHIVE,
     CLAIM,
@@ -177,6 +179,7 @@ class _Importer:
         self._units: dict[str, int | None] = {}
         self._agents: dict[str, int | None] = {}
         self._memo: dict[int, dict] = {}  # column index -> text -> converted value or Refused
+        self.checkpoints = WalCheckpointer()  # started around the loop (SQLite only)
 
     # -- set-up --
 
@@ -223,7 +226,13 @@ class _Importer:
             self._prepass()
             if resuming:
                 self._rebuild_seen()
-            self._loop()
+            # The reader process (if any) is forked before the checkpointer's thread starts.
+            source, stop = self._batches(run.rows_done)
+            try:
+                with WalCheckpointer() as self.checkpoints:
+                    self._loop(source)
+            finally:
+                stop()  # the reader process too, when a batch failed
         finally:
             table.close()
 
@@ -359,17 +368,11 @@ class _Importer:
 
     # -- the loop --
 
-    def _loop(self) -> None:
+    def _loop(self, source: Iterator[list[Row]]) -> None:
         run = self.run_record
         if self.progress is not None:
             self.progress(run)
-        batch: list[Row] = []
-        for number, cells in self.table.rows(start_after=run.rows_done):
-            batch.append(self._normalise(number, cells))
-            if len(batch) >= self.batch_size:
-                self._commit(batch)
-                batch = []
-        if batch:
+        for batch in source:
             self._commit(batch)
         with transaction.atomic():
             now = timezone.now()
@@ -395,6 +398,33 @@ class _Importer:
                 )
         if self.progress is not None:
             self.progress(run)
+
+    def _batches(self, start_after: int) -> tuple[Iterator[list[Row]], Callable[[], None]]:
+        """Return the rows after `start_after`, read and normalised a batch at a time, and their stop."""
+        remaining = self.run_record.total_rows - start_after
+        if self.policy_check is None and reader.wanted(remaining):
+            # Read a few batches ahead by a second process (exchange/reader.py); only the look-ups
+            # are left to do here.
+            feed = reader.start(self, start_after)
+            return self._finished(feed), feed.close
+        here = self._read_here(start_after)
+        return here, here.close
+
+    def _finished(self, feed) -> Iterator[list[Row]]:
+        for batch in feed:
+            for row in batch:
+                self._finish(row, None)
+            yield batch
+
+    def _read_here(self, start_after: int) -> Iterator[list[Row]]:
+        batch: list[Row] = []
+        for number, cells in self.table.rows(start_after=start_after):
+            batch.append(self._normalise(number, cells))
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def _commit(self, batch: list[Row]) -> None:
         run = self.run_record
@@ -429,6 +459,7 @@ class _Importer:
                 warnings=F("warnings") + warnings,
                 heartbeat_at=timezone.now(),
             )
+        self.checkpoints.committed()
         run.refresh_from_db()
         if self.progress is not None:
             self.progress(run)
@@ -436,6 +467,23 @@ class _Importer:
     # -- one row --
 
     def _normalise(self, number: int, cells: list) -> Row:
+        row = self._read_cells(number, cells)
+        self._finish(row, cells)
+        return row
+
+    def _prepare(self, number: int, cells: list) -> Row:
+        """Return the row read and keyed: the part of its work that needs no database (reader process)."""
+        row = self._read_cells(number, cells)
+        row.id_key, row.keyed = self._identity_key(row.data), True
+        return row
+
+    def _finish(self, row: Row, cells: list | None) -> None:
+        """The part of reading a row that looks things up: units, agents, products of checked parts."""
+        self._resolve_assignment(row)
+        if self.policy_check is not None and row.sections:
+            self._check_parts(row, cells)
+
+    def _read_cells(self, number: int, cells: list) -> Row:
         row = Row(number)
         mapping = self.mapping
         if self.id_index < len(cells):
@@ -510,9 +558,6 @@ class _Importer:
                 row.archive_no = converted
             else:
                 self._put(row, col.key, converted, i, value)
-        self._resolve_assignment(row)
-        if self.policy_check is not None and row.sections:
-            self._check_parts(row, cells)
         if row.data.get("id_number") and "id_type" not in row.data and self.kind != CORPORATE:
             row.data["id_type"] = "resident_id"
         for number_key, type_key in (
@@ -673,7 +718,8 @@ class _Importer:
         groups: dict[str, list[Row]] = {}
         for row in batch:
             if not row.refused:
-                row.key = self._identity_key(row.data)
+                # The reader's key is of the same data: finishing a row touches unit and agent only.
+                row.key = row.id_key if row.keyed else self._identity_key(row.data)
         if self.parts is not None:
             # A row goes in whole or not at all: its other parts are checked before anything is written.
             self.parts.counts.clear()

@@ -107,6 +107,8 @@ class Row:
     sections: dict = field(default_factory=dict)  # section -> {key: value} for policies etc.
     archive_no: str | None = None
     key: str | None = None  # identity hash
+    id_key: str | None = None  # the identity hash computed ahead (the reader process), when keyed
+    keyed: bool = False
     cheap: int | None = None  # in-run key of the raw identity cell (see cheap_key)
     bad: set = field(default_factory=set)  # fields whose cells could not be read
     parts: object = None  # the policy, payment, claim and contact it carries (exchange.parts.RowParts)

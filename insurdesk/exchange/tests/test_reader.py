@@ -1,0 +1,131 @@
+"""The reader process: a second process reads and normalises ahead, and nothing the user sees changes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import threading
+
+import pytest
+
+from insurdesk.common.checkpoint import WalCheckpointer
+from insurdesk.exchange import reader
+from insurdesk.exchange.models import ImportIssue, ImportRun
+from insurdesk.exchange.pipeline import _Importer, import_file
+from insurdesk.exchange.tests.conftest import FILES
+from insurdesk.exchange.tests.test_archive_parts import counts
+
+pytestmark = pytest.mark.django_db
+
+fork_only = pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="the reader process needs fork (Linux)"
+)
+
+
+def issues_of(run: ImportRun) -> list[tuple]:
+    return list(
+        ImportIssue.objects.filter(run=run)
+        .order_by("row", "id")
+        .values_list("row", "column", "value", "code", "message", "level")
+    )
+
+
+def summary(run: ImportRun) -> tuple:
+    return (run.status, run.processed, run.created, run.updated, run.unchanged, run.merged, run.refused,
+            run.warnings, run.parts)  # fmt: skip
+
+
+@fork_only
+@pytest.mark.parametrize("name", ["damaged_utf8.csv", "archive_utf8.csv", "archive_openpyxl.xlsx"])
+def test_a_dry_run_reports_the_same_with_and_without_the_reader(root_unit, monkeypatch, name):
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "0")
+    alone = import_file(actor=None, path=FILES / name, dry_run=True, batch_size=2)
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    ahead = import_file(actor=None, path=FILES / name, dry_run=True, batch_size=2)
+
+    assert summary(ahead) == summary(alone)
+    assert issues_of(ahead) == issues_of(alone)
+    assert reader.stats["peak_mb"] > 0  # the reader ran and said goodbye
+    assert multiprocessing.active_children() == []
+
+
+@fork_only
+def test_an_import_with_the_reader_writes_every_part_in_batches(root_unit, monkeypatch):
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    run = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+
+    assert (run.status, run.created, run.merged, run.refused) == ("done", 4, 1, 0)
+    assert counts() | {"audit": 0} == {
+        "customers": 4, "customer_history": 4, "policies": 5, "payments": 4, "claims": 1, "claim_history": 1,
+        "contacts": 2, "contact_history": 2, "audit": 0,
+    }  # fmt: skip
+    again = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+    assert (again.created, again.unchanged, again.updated) == (0, 4, 0)
+    assert multiprocessing.active_children() == []
+
+
+@fork_only
+def test_a_reader_that_fails_stops_the_import_and_keeps_what_was_committed(root_unit, monkeypatch):
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    read_cells = _Importer._read_cells
+
+    def broken(self, number, cells):
+        if number == 4:
+            raise OSError("磁盘读取失败")
+        return read_cells(self, number, cells)
+
+    monkeypatch.setattr(_Importer, "_read_cells", broken)  # the forked reader inherits it
+    with pytest.raises(RuntimeError, match="读取进程出错：OSError: 磁盘读取失败"):
+        import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+
+    run = ImportRun.objects.get()
+    assert run.status != "done" and run.rows_done == 3  # rows 2 and 3: the one batch before the bad row
+    assert "读取进程出错" in run.message
+    assert multiprocessing.active_children() == []
+    monkeypatch.setattr(_Importer, "_read_cells", read_cells)
+    again = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+    assert (again.pk, again.status, again.processed) == (run.pk, "done", 5)
+
+
+def test_the_reader_is_used_for_large_files_unless_turned_off(monkeypatch):
+    monkeypatch.delenv("INSURDESK_IMPORT_READER", raising=False)
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    assert reader.wanted(reader.MIN_ROWS) is (forking and multiprocessing.cpu_count() >= 2)
+    assert reader.wanted(reader.MIN_ROWS - 1) is False
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "0")
+    assert reader.wanted(10**6) is False
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    assert reader.wanted(1) is forking
+
+
+def test_the_checkpointer_does_nothing_inside_a_transaction_or_off_sqlite():
+    with WalCheckpointer() as checkpoints:  # pytest-django runs the test in a transaction
+        checkpoints.committed()
+        assert checkpoints.active is False
+
+
+def test_the_checkpoint_thread_copies_committed_log_pages_into_the_database(tmp_path):
+    path = str(tmp_path / "wal.sqlite3")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # as the checkpointer sets it on the importing connection
+    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    checkpoints = WalCheckpointer()
+    thread = threading.Thread(target=checkpoints._run, args=(path,))
+    thread.start()
+    for batch in range(5):
+        writer.execute("BEGIN IMMEDIATE")
+        writer.executemany("INSERT INTO t (v) VALUES (?)", [(f"{batch}-{i}" * 20,) for i in range(2000)])
+        writer.execute("COMMIT")
+        checkpoints.committed()
+    checkpoints._stop.set()
+    checkpoints._wake.set()
+    thread.join(timeout=30)
+
+    assert not thread.is_alive() and checkpoints.checkpoints >= 1 and checkpoints.failures == 0
+    # The writer never checkpoints: the rows (1.2 MB of text) are in the database file by the thread.
+    assert os.path.getsize(path) > 1_000_000
+    # Another connection reading the database file sees every row.
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone()[0] == 10_000
+    writer.close()
