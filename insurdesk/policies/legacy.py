@@ -419,7 +419,7 @@ def policies_import_legacy(
                         detail={
                             "policy_no": policy.policy_no,
                             "product": product_code,
-                            "state": policy.__dict__["state"],  # not via django-fsm's descriptor: 20 µs
+                            "state": policy.__dict__["state"],  # fsm descriptor: an object per read
                             "effective_date": policy.effective_date,
                             "expiry_date": policy.expiry_date,
                             "sum_insured": str(policy.sum_insured),
