@@ -179,7 +179,7 @@ class _Importer:
         self._units: dict[str, int | None] = {}
         self._agents: dict[str, int | None] = {}
         self._memo: dict[int, dict] = {}  # column index -> text -> converted value or Refused
-        self.checkpoints = WalCheckpointer()  # started around the loop (SQLite only)
+        self.checkpoints = WalCheckpointer()  # runs around the loop (SQLite only); committed() wakes it
 
     # -- set-up --
 
@@ -229,7 +229,7 @@ class _Importer:
             # The reader process (if any) is forked before the checkpointer's thread starts.
             source, stop = self._batches(run.rows_done)
             try:
-                with WalCheckpointer() as self.checkpoints:
+                with self.checkpoints:
                     self._loop(source)
             finally:
                 stop()  # the reader process too, when a batch failed
