@@ -129,3 +129,36 @@ def test_the_checkpoint_thread_copies_committed_log_pages_into_the_database(tmp_
     # Another connection reading the database file sees every row.
     assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone()[0] == 10_000
     writer.close()
+
+
+def _log_sizes(path: str, restart) -> list[int]:
+    """Write 8 batches the way the import does: the next batch begins before the last one's checkpoint."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    other = sqlite3.connect(path, isolation_level=None)  # the checkpoint thread's connection
+    sizes = []
+    for batch in range(8):
+        writer.execute("BEGIN IMMEDIATE")
+        other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # the last batch's, running late
+        writer.executemany("INSERT INTO t (v) VALUES (?)", [(f"{batch}-{i}" * 40,) for i in range(2000)])
+        writer.execute("COMMIT")
+        sizes.append(os.path.getsize(path + "-wal"))
+        if restart is not None:
+            restart(writer.cursor())
+    assert writer.execute("SELECT count(*) FROM t").fetchone()[0] == 16_000
+    writer.close()
+    other.close()
+    return sizes
+
+
+def test_the_writer_restarts_the_log_so_that_it_stays_small(tmp_path):
+    # Without a restart the log grows by every batch (a million-row import: tens of GB) …
+    grown = _log_sizes(str(tmp_path / "a.sqlite3"), None)
+    assert grown[-1] > 6 * grown[0]
+    # … with one (what committed() does once the log is past its limit) it is written from its start again.
+    checkpoints = WalCheckpointer()
+    sizes = _log_sizes(str(tmp_path / "b.sqlite3"), checkpoints.restart)
+    assert checkpoints.restarts == 8 and checkpoints.failures == 0
+    assert sizes[-1] < 2 * sizes[0]
