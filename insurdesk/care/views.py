@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from insurdesk.care.models import ContactChannel
+from insurdesk.care.forms import ContactFilterForm
 from insurdesk.care.selectors import ContactFilters, contact_list, customer_contacts
 from insurdesk.common.errors import NotFound
 from insurdesk.customers.selectors import customer_get
 
 PAGE_SIZE = 20
-
-
-class ContactFilterForm(forms.Form):
-    channel = forms.ChoiceField(
-        label="沟通方式", required=False, choices=[("", "全部"), *ContactChannel.choices]
-    )
-    follow_up = forms.ChoiceField(
-        label="后续跟进", required=False, choices=[("", "全部"), ("1", "需跟进"), ("0", "无需跟进")]
-    )
 
 
 @require_http_methods(["GET", "HEAD"])

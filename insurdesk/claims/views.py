@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from insurdesk.claims.models import ClaimState
+from insurdesk.claims.forms import ClaimFilterForm
 from insurdesk.claims.selectors import ClaimFilters, claim_list, customer_claims
 from insurdesk.common.errors import NotFound
 from insurdesk.customers.selectors import customer_get
 
 PAGE_SIZE = 20
-
-
-class ClaimFilterForm(forms.Form):
-    q = forms.CharField(label="赔案号/保单号", required=False, max_length=30)
-    state = forms.ChoiceField(label="理赔状态", required=False, choices=[("", "全部"), *ClaimState.choices])
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -568,14 +568,18 @@ CONTACT_HEADERS = ("客户号", "客户", "沟通日期", "沟通方式", "沟�
                    "记录时间")  # fmt: skip
 
 
+def _claim_form(viewer, data=None, **options):
+    from insurdesk.claims.forms import ClaimFilterForm
+
+    return ClaimFilterForm(data, **options)
+
+
 def _claim_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
-    from insurdesk.claims.models import ClaimState
     from insurdesk.claims.selectors import ClaimFilters, claim_list
     from insurdesk.customers.selectors import shown
 
-    query = str((params or {}).get("q") or "").strip()[:30]
-    state = str((params or {}).get("state") or "")
-    state = state if state in ClaimState.values else ""
+    cd = _applied(_claim_form(viewer, params or None))  # the list page's filters, checked as there
+    query, state = (cd.get("q") or "").strip(), cd.get("state") or ""
     qs = claim_list(viewer=viewer, query=query, filters=ClaimFilters(state=state))
 
     def rows():
@@ -596,13 +600,17 @@ def _claim_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
     return rows(), {k: v for k, v in {"q": query, "state": state}.items() if v}
 
 
+def _contact_form(viewer, data=None, **options):
+    from insurdesk.care.forms import ContactFilterForm
+
+    return ContactFilterForm(data, **options)
+
+
 def _contact_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
-    from insurdesk.care.models import ContactChannel
     from insurdesk.care.selectors import ContactFilters, contact_list
 
-    channel = str((params or {}).get("channel") or "")
-    channel = channel if channel in ContactChannel.values else ""
-    flag = str((params or {}).get("follow_up") or "")
+    cd = _applied(_contact_form(viewer, params or None))
+    channel, flag = cd.get("channel") or "", cd.get("follow_up") or ""
     filters = ContactFilters(channel=channel, follow_up=None if flag not in ("0", "1") else flag == "1")
     qs = contact_list(viewer=viewer, filters=filters)
 
@@ -620,16 +628,15 @@ def _contact_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
                 c.created_at,
             ]
 
-    recorded = {
-        k: v for k, v in {"channel": channel, "follow_up": flag if flag in ("0", "1") else ""}.items() if v
-    }
-    return rows(), recorded
+    return rows(), {k: v for k, v in {"channel": channel, "follow_up": flag}.items() if v}
 
 
 if apps.is_installed("insurdesk.claims"):
-    register(ListExporter("claims", "理赔", "claim.view", CLAIM_HEADERS, _claim_rows))
+    register(ListExporter("claims", "理赔", "claim.view", CLAIM_HEADERS, _claim_rows, _claim_form))
 if apps.is_installed("insurdesk.care"):
-    register(ListExporter("contacts", "沟通记录", "contact.view", CONTACT_HEADERS, _contact_rows))
+    register(
+        ListExporter("contacts", "沟通记录", "contact.view", CONTACT_HEADERS, _contact_rows, _contact_form)
+    )
 
     @customer_file_section
     def _care_sections(viewer, customer: Customer) -> list[Section]:

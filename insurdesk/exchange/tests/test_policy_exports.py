@@ -386,3 +386,46 @@ def test_the_export_page_offers_the_policy_and_payment_lists_with_their_filters(
     english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = english.get("/exchange/export/").content.decode()
     assert "Paid from" in page and "Paid to" in page and "Main plan" in page
+
+
+def test_the_export_page_offers_the_claim_and_contact_lists_with_the_filters_of_their_pages(make_user):
+    clerk = make_user("clerk", "HQ")
+    page = login(clerk).get("/exchange/export/?list=claims&state=reviewing&q=PA").content.decode()
+
+    claims = page[page.index('id="export-claims"') :]
+    claims = claims[: claims.index("</section>")]
+    assert 'name="q"' in claims and 'value="PA"' in claims
+    assert '<option value="reviewing" selected>' in claims
+    contacts = page[page.index('id="export-contacts"') :]
+    contacts = contacts[: contacts.index("</section>")]
+    assert 'name="channel"' in contacts and 'name="follow_up"' in contacts
+    assert "selected>" not in contacts.replace('<option value="" selected>', "")  # opened for claims only
+    assert 'id="claims_state"' in page and 'id="contacts_channel"' in page
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "query"),
+    [
+        ("/customers/", "customers", "kind=individual"),
+        ("/policies/", "policies", "state=in_force"),
+        ("/claims/", "claims", "state=reviewing"),
+        ("/care/contacts/", "contacts", "channel=phone"),
+    ],
+)
+def test_a_list_page_links_to_its_export_with_its_filters_for_roles_that_may_export(
+    make_user, path, name, query
+):
+    clerk, agent = make_user("clerk", "HQ"), make_user("agent", "HQ")
+    response = login(clerk).get(f"{path}?{query}&page=1")
+    assert response.status_code == 200, path
+    link = f'href="/exchange/export/?list={name}&amp;{query.replace("&", "&amp;")}#export-{name}"'
+    assert link in response.content.decode()
+    # The export page the link opens has the list's form filled in with those filters.
+    key, value = query.split("=")
+    opened = login(clerk).get(f"/exchange/export/?list={name}&{query}").content.decode()
+    section = opened[opened.index(f'id="export-{name}"') :]
+    assert f'<option value="{value}" selected>' in section[: section.index("</section>")]
+
+    assert can(agent, "exchange.export") is False
+    page = login(agent).get(f"{path}?{query}")
+    assert "/exchange/export/" not in page.content.decode()
