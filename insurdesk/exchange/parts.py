@@ -205,6 +205,9 @@ class PartsHandler:
         self.counts: Counter = Counter()
         self.found: dict[str, int] = {}  # identity hash -> archive of a party, for the batch being written
         self.pending: dict[str, _Pending] = {}  # identity hash -> a party to archive with the batch
+        # A dry run's batches are rolled back: the persons its earlier batches archived (as a row's
+        # customer or as a party) are not found again, so they are counted once from here.
+        self.dry_archived: set[str] = set()
         self._unit_ids: list[int] | None | bool = False  # the actor's units, looked up once
 
     # -- the pre-pass: which policy numbers repeat --
@@ -628,7 +631,12 @@ class PartsHandler:
                 refused.setdefault(keys[e.index], []).append(FieldError(e.field, e.code, e.message))
             for index, pk in result.ids_by_index.items():
                 self.found[keys[index]] = pk
-            self.counts["party.created"] += result.created
+            created = result.created
+            if self.importer.run_record.dry_run:
+                new = {keys[index] for index in result.ids_by_index} - self.dry_archived
+                created = len(new)
+                self.dry_archived |= new
+            self.counts["party.created"] += created
         for row in rows:
             for p in row.parts.parties:
                 for e in refused.get(p.key, ()):
@@ -649,6 +657,8 @@ class PartsHandler:
     def write(self, rows: list, customer_ids: dict[str, int]) -> None:
         """Write the parts of the rows that went in, their customers now archived."""
         rows = [r for r in rows if not r.refused and r.parts is not None and r.key in customer_ids]
+        if self.importer.run_record.dry_run:
+            self.dry_archived.update(customer_ids)
         if not rows:
             return
         self._archive_parties(rows, customer_ids)

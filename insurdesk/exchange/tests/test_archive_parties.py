@@ -285,3 +285,23 @@ def test_an_unknown_payment_method_refuses_the_row(root_unit, tmp_path):
     code, _, _ = run_import(write_csv(tmp_path / "pay.csv", headers, rows), "--report", tmp_path / "r.csv")
     assert code == 1 and not Policy.objects.exists()
     assert [(r["列"], r["规则"]) for r in read_report(tmp_path / "r.csv")] == [("支付方式", "choice")]
+
+
+def test_a_dry_run_counts_a_person_named_in_several_batches_once_as_the_import_does(root_unit, tmp_path):
+    from insurdesk.exchange.pipeline import import_file
+
+    rows = [
+        row("王母", MOTHER, "P5301"),  # archived as a row's customer …
+        row("李子", CHILD, "P5201", "王母", MOTHER, "", "", "子女"),  # … then named by a later batch
+        row("李小", SON, "P5401", "李父", FATHER, "", "", "子女"),  # archived as a policyholder …
+        row("李大", person_id(56), "P5601", "李父", FATHER, "", "", "子女"),  # … and named again
+    ]
+    path = write_csv(tmp_path / "batches.csv", HEADERS, rows)
+
+    dry = import_file(actor=None, path=path, dry_run=True, batch_size=1)
+    assert Customer.objects.count() == 0
+    real = import_file(actor=None, path=path, batch_size=1)
+
+    assert real.parts.get("party.created") == 1 and Customer.objects.count() == 5
+    assert dry.parts.get("party.created") == real.parts.get("party.created")
+    assert (dry.created, dry.refused) == (real.created, real.refused)
