@@ -97,6 +97,7 @@ class _Context:
         self.may_set_aml_risk = actor is None or can(actor, "customer.change_aml")
         self.may_override_uscc = actor is None or can(actor, "customer.override_uscc")
         self.today = timezone.localdate()
+        self.terms = (self.today, self.may_set_aml_risk, self.may_override_uscc)  # what Ready depends on
         self.default_unit_id = actor.unit_id if actor is not None and actor.unit_id else None
         if self.default_unit_id is None:
             root = root_unit()
@@ -126,8 +127,12 @@ class _Context:
 
 
 def customer_bulk_create(*, actor, kind: str, rows: list[dict], batch_size: int = 2000,
-                         progress: Callable[[int, int], None] | None = None) -> BulkResult:
-    """Create archives from many rows; refuse bad or repeated rows one by one, commit per batch."""
+                         progress: Callable[[int, int], None] | None = None,
+                         ready: dict[int, Ready] | None = None) -> BulkResult:
+    """Create archives from many rows; refuse bad or repeated rows one by one, commit per batch.
+
+    `ready`: row index -> its values cleaned ahead (`Ready`), used where they still fit the row.
+    """
     if actor is not None and not can(actor, "customer.create"):
         raise NotAllowed(FieldError("", "forbidden", "您的角色无权新建客户档案"))
     if kind not in Kind.values:
@@ -145,7 +150,7 @@ def customer_bulk_create(*, actor, kind: str, rows: list[dict], batch_size: int 
     for start in range(0, total, batch_size):
         batch: list[_Row] = []
         for index in range(start, min(start + batch_size, total)):
-            row = _prepare(ctx, kind, index, rows[index], result)
+            row = _prepare(ctx, kind, index, rows[index], result, ready.get(index) if ready else None)
             if row is None:
                 continue
             first = first_row_of.get(row.customer.id_hash)
@@ -173,13 +178,14 @@ def _refuse(result: BulkResult, index: int, errors: list[FieldError]) -> None:
     result.refused.extend(RowError(index, e.field, e.code, e.message) for e in errors)
 
 
-def _prepare(ctx: _Context, kind: str, index: int, raw, result: BulkResult) -> _Row | None:
+def _prepare(ctx: _Context, kind: str, index: int, raw, result: BulkResult, ready: Ready | None = None
+             ) -> _Row | None:
     """Clean one row into an unsaved Customer, or record why it is refused and return None."""
     if not isinstance(raw, dict):
         _refuse(result, index, [FieldError("", "format", "该行不是字段表")])
         return None
     try:
-        return _prepare_row(ctx, kind, index, dict(raw))
+        return _prepare_row(ctx, kind, index, dict(raw), ready)
     except ValidationFailed as exc:
         _refuse(result, index, exc.errors)
     except (ValueError, TypeError, ArithmeticError, InvalidOperation) as exc:
@@ -188,26 +194,45 @@ def _prepare(ctx: _Context, kind: str, index: int, raw, result: BulkResult) -> _
     return None
 
 
-def _prepare_row(ctx: _Context, kind: str, index: int, data: dict) -> _Row:
+@dataclass
+class Ready:
+    """A row's archive values cleaned ahead of time, elsewhere (the import's reader process).
+
+    What `clean_values` returned for `data` under `terms` (today's date and the actor's two
+    permissions that change what cleaning keeps); used only while both still hold.
+    """
+
+    data: dict
+    terms: tuple
+    values: dict
+    warnings: list
+    owners: list
+    others: list
+
+    def fits(self, data: dict, ctx: _Context) -> bool:
+        return self.terms == ctx.terms and self.data == data
+
+
+def clean_values(kind: str, data: dict, *, today, may_set_aml_risk: bool, may_override_uscc: bool):
+    """Clean one row's archive fields (no unit or agent): (values, warnings, owners, others).
+
+    Needs no database, so the import's reader process runs it ahead for the rows whose archive is
+    most likely new (`Ready`). Raises ValidationFailed with every problem of the row.
+    """
     errors: list[FieldError] = []
+    data = dict(data)
     owners = data.pop("beneficial_owners", None) or []
     others = data.pop("other_policies", None) or []
-    unit_id = data.pop("unit_id", None)
-    agent_id = data.pop("agent_id", None)
-    if unit_id is not None and not ctx.unit_ok(unit_id):
-        errors.append(FieldError("unit_id", "not_found", "所属机构不存在或不在您的管辖范围内"))
-    if agent_id is not None and not ctx.agent_ok(agent_id):
-        errors.append(FieldError("agent_id", "not_found", "服务业务员不存在或不是业务员角色"))
     aml = {k: data.pop(k) for k in AML_FIELDS if k in data}
-    if not ctx.may_set_aml_risk:
+    if not may_set_aml_risk:
         # As in customer_create: AML data from the paper form is kept, except the risk level.
         aml.pop("aml_risk", None)
     try:
         if kind == Kind.INDIVIDUAL:
-            clean, warnings = clean_individual(data, creating=True, today=ctx.today)
+            clean, warnings = clean_individual(data, creating=True, today=today)
         else:
-            clean, warnings = clean_corporate(data, creating=True, allow_uscc_override=ctx.may_override_uscc,
-                                              today=ctx.today)
+            clean, warnings = clean_corporate(data, creating=True, allow_uscc_override=may_override_uscc,
+                                              today=today)
     except ValidationFailed as exc:
         errors.extend(exc.errors)
         clean, warnings = None, []
@@ -225,7 +250,29 @@ def _prepare_row(ctx: _Context, kind: str, index: int, data: dict) -> _Row:
             errors.append(FieldError(f"other_policies[{i}].insurer", "required", "承保公司不能为空"))
     if errors:
         raise ValidationFailed(errors)
-    values = _coerce({**clean, **aml})
+    return _coerce({**clean, **aml}), warnings, cleaned_owners, [dict(op) for op in others]
+
+
+def _prepare_row(ctx: _Context, kind: str, index: int, data: dict, ready: Ready | None = None) -> _Row:
+    errors: list[FieldError] = []
+    unit_id = data.pop("unit_id", None)
+    agent_id = data.pop("agent_id", None)
+    if unit_id is not None and not ctx.unit_ok(unit_id):
+        errors.append(FieldError("unit_id", "not_found", "所属机构不存在或不在您的管辖范围内"))
+    if agent_id is not None and not ctx.agent_ok(agent_id):
+        errors.append(FieldError("agent_id", "not_found", "服务业务员不存在或不是业务员角色"))
+    if ready is not None and not errors and ready.fits(data, ctx):
+        values, warnings, cleaned_owners, others = ready.values, ready.warnings, ready.owners, ready.others
+    else:
+        try:
+            values, warnings, cleaned_owners, others = clean_values(
+                kind, data, today=ctx.today, may_set_aml_risk=ctx.may_set_aml_risk,
+                may_override_uscc=ctx.may_override_uscc,
+            )
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        if errors:
+            raise ValidationFailed(errors)
     customer = build(
         Customer, kind=kind, unit_id=unit_id or ctx.default_unit_id,
         agent_id=agent_id if agent_id is not None else (ctx.actor.pk if ctx.is_agent else None),
@@ -237,7 +284,7 @@ def _prepare_row(ctx: _Context, kind: str, index: int, data: dict) -> _Row:
     if kind == Kind.CORPORATE:
         score_values["beneficial_owners"] = len(cleaned_owners)
     customer.completeness, _ = completeness(kind, score_values)
-    return _Row(index, customer, warnings, cleaned_owners, [dict(op) for op in others])
+    return _Row(index, customer, warnings, cleaned_owners, others)
 
 
 def _coerce(values: dict) -> dict:

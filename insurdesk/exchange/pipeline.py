@@ -31,7 +31,7 @@ from django.utils import timezone
 from insurdesk.audit.services import audit_log
 from insurdesk.common.checkpoint import WalCheckpointer
 from insurdesk.common.errors import DomainError, FieldError, NotAllowed, ValidationFailed
-from insurdesk.customers.bulk import customer_bulk_create
+from insurdesk.customers.bulk import Ready, clean_values, customer_bulk_create
 from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer
 from insurdesk.customers.services import customer_update
@@ -87,6 +87,8 @@ _MEMO_KINDS = frozenset({"text", "code", "choice", "gender", "date", "amount", "
 _MEMO_SIZE = 20_000
 _MISSING = object()
 Progress = Callable[[ImportRun], None]
+# The row's unit and agent, as the file names them and as the writer resolves them (_resolve_assignment).
+_ASSIGNMENT = frozenset({"unit_code", "agent_username", "unit_id", "agent_id"})
 
 # Section handlers beyond the customer (policies, payments, claims, contacts); a file's columns of a
 # section without a handler are reported, not dropped.
@@ -180,6 +182,7 @@ class _Importer:
         self._agents: dict[str, int | None] = {}
         self._memo: dict[int, dict] = {}  # column index -> text -> converted value or Refused
         self.checkpoints = WalCheckpointer()  # runs around the loop (SQLite only); committed() wakes it
+        self.terms: tuple | None = None  # what cleaning ahead depends on (customers.bulk.Ready), set in run()
 
     # -- set-up --
 
@@ -226,6 +229,11 @@ class _Importer:
             self._prepass()
             if resuming:
                 self._rebuild_seen()
+            self.terms = (
+                timezone.localdate(),
+                self.actor is None or can(self.actor, "customer.change_aml"),
+                self.actor is None or can(self.actor, "customer.override_uscc"),
+            )
             # The reader process (if any) is forked before the checkpointer's thread starts.
             source, stop = self._batches(run.rows_done)
             try:
@@ -476,6 +484,38 @@ class _Importer:
         row = self._read_cells(number, cells)
         row.id_key, row.keyed = self._identity_key(row.data), True
         return row
+
+    def clean_ahead(self, batch: list[Row]) -> None:
+        """In the reader process: clean the archive values of rows whose customer the file names once.
+
+        Such a row is its customer's only row, so if the archive turns out to be new it is created
+        from exactly these values (`_create`); the writer then skips cleaning them (customers.bulk.
+        Ready, used only if the row's values and the terms are still the same). A customer of several
+        rows merges them, and is left to the writer.
+        """
+        kind, terms, repeated = self.kind, self.terms, self.repeated
+        if terms is None:
+            return
+        today, may_set_aml_risk, may_override_uscc = terms
+        for row in batch:
+            if row.refused or row.id_key is None or row.cheap in repeated:
+                continue
+            data = row.data
+            if _ASSIGNMENT.isdisjoint(data):
+                snapshot = data  # the same object: pickled once, with the row
+            else:
+                snapshot = {k: v for k, v in data.items() if k not in _ASSIGNMENT}
+            try:
+                values, warnings, owners, others = clean_values(
+                    kind,
+                    snapshot,
+                    today=today,
+                    may_set_aml_risk=may_set_aml_risk,
+                    may_override_uscc=may_override_uscc,
+                )
+            except (ValidationFailed, ValueError, TypeError, ArithmeticError):
+                continue  # the writer cleans it again and reports what is wrong
+            row.ready = Ready(snapshot, terms, values, warnings, owners, others)
 
     def _finish(self, row: Row, cells: list | None) -> None:
         """The part of reading a row that looks things up: units, agents, products of checked parts."""
@@ -915,9 +955,16 @@ class _Importer:
             kept.append((key, rows))
         if not payload:
             return
+        ready = {
+            index: rows[0].ready for index, (_, rows) in enumerate(kept) if len(rows) == 1 and rows[0].ready
+        }
         try:
             result = customer_bulk_create(
-                actor=self.actor, kind=self.kind, rows=payload, batch_size=max(len(payload), 1)
+                actor=self.actor,
+                kind=self.kind,
+                rows=payload,
+                batch_size=max(len(payload), 1),
+                ready=ready,
             )
         except NotAllowed as exc:
             for _, rows in kept:

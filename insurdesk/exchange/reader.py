@@ -103,9 +103,11 @@ def _read(importer, start_after: int, channel, parent: int) -> None:
         for number, cells in importer.table.rows(start_after=start_after):
             batch.append(importer._prepare(number, cells))
             if len(batch) >= size:
+                importer.clean_ahead(batch)
                 _send(channel, ("rows", batch), parent)
                 batch = []
         if batch:
+            importer.clean_ahead(batch)
             _send(channel, ("rows", batch), parent)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         _send(channel, ("end", {"peak_mb": peak}), parent)

@@ -112,6 +112,7 @@ class Row:
     cheap: int | None = None  # in-run key of the raw identity cell (see cheap_key)
     bad: set = field(default_factory=set)  # fields whose cells could not be read
     parts: object = None  # the policy, payment, claim and contact it carries (exchange.parts.RowParts)
+    ready: object = None  # its archive values cleaned ahead by the reader (customers.bulk.Ready)
 
     @property
     def refused(self) -> bool:

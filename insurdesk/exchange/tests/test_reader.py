@@ -65,6 +65,70 @@ def test_an_import_with_the_reader_writes_every_part_in_batches(root_unit, monke
     assert multiprocessing.active_children() == []
 
 
+def archives() -> list[tuple]:
+    from insurdesk.customers.models import Customer
+
+    fields = ("archive_no", "name", "id_number", "mobile", "residence_address", "gender", "birth_date",
+              "completeness", "id_hash", "mobile_hash")
+    return sorted(tuple(getattr(c, f) for f in fields) for c in Customer.objects.all())
+
+
+@fork_only
+def test_the_reader_cleans_the_archives_of_single_row_customers_ahead_and_they_come_out_the_same(
+    root_unit, monkeypatch
+):
+    from insurdesk.customers import bulk
+
+    cleaned = []
+    clean_values = bulk.clean_values
+
+    def counting(*args, **kwargs):  # the writer's calls only: the reader uses the pipeline's name
+        cleaned.append(args[1].get("name"))
+        return clean_values(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "clean_values", counting)
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "0")
+    alone = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+    by_writer_alone, stored_alone = list(cleaned), archives()
+    assert alone.created == 4 and len(by_writer_alone) == 4
+
+    from insurdesk.customers.models import Customer
+
+    Customer.history.all().delete()
+    for model in ("policies.Payment", "claims.Claim", "care.ContactLog", "policies.Policy"):
+        from django.apps import apps
+
+        apps.get_model(model)._base_manager.all().delete()
+    Customer.objects.all().delete()
+    ImportRun.objects.all().delete()
+    cleaned.clear()
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    ahead = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+
+    assert summary(ahead)[:7] == summary(alone)[:7]
+    # Only the customer of two rows was cleaned by the writer; the others came cleaned from the reader.
+    assert len(cleaned) == 1
+    assert [a[1:] for a in archives()] == [a[1:] for a in stored_alone]
+
+
+def test_values_cleaned_ahead_are_used_only_while_the_row_and_the_terms_are_the_same(root_unit):
+    import datetime
+
+    from insurdesk.customers.bulk import Ready, _Context, _prepare_row
+    from insurdesk.exchange.tests.conftest import person_id
+
+    ctx = _Context(None)
+    data = {"name": "王五", "id_type": "resident_id", "id_number": person_id(71)}
+    values = {"name": "别名", "id_type": "resident_id", "id_number": person_id(71)}  # tells which was used
+    ready = Ready(dict(data), ctx.terms, values, [], [], [])
+
+    assert _prepare_row(ctx, "individual", 0, dict(data), ready).customer.name == "别名"
+    changed = dict(data, name="王六")
+    assert _prepare_row(ctx, "individual", 0, changed, ready).customer.name == "王六"
+    tomorrow = Ready(dict(data), (ctx.today + datetime.timedelta(days=1), *ctx.terms[1:]), values, [], [], [])
+    assert _prepare_row(ctx, "individual", 0, dict(data), tomorrow).customer.name == "王五"
+
+
 @fork_only
 def test_a_reader_that_fails_stops_the_import_and_keeps_what_was_committed(root_unit, monkeypatch):
     monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
