@@ -128,10 +128,14 @@ class _Context:
 
 def customer_bulk_create(*, actor, kind: str, rows: list[dict], batch_size: int = 2000,
                          progress: Callable[[int, int], None] | None = None,
-                         ready: dict[int, Ready] | None = None) -> BulkResult:
+                         ready: dict[int, Ready] | None = None, checked: bool = False) -> BulkResult:
     """Create archives from many rows; refuse bad or repeated rows one by one, commit per batch.
 
     `ready`: row index -> its values cleaned ahead (`Ready`), used where they still fit the row.
+    `checked`: the caller has just looked these identities up in its open transaction and found no
+    archive (the import); the first try then writes without looking again, and an archive created
+    meanwhile by someone else still fails the unique constraint and sends the batch to the second
+    try, which looks.
     """
     if actor is not None and not can(actor, "customer.create"):
         raise NotAllowed(FieldError("", "forbidden", "您的角色无权新建客户档案"))
@@ -161,7 +165,7 @@ def customer_bulk_create(*, actor, kind: str, rows: list[dict], batch_size: int 
             first_row_of[row.customer.id_hash] = index
             batch.append(row)
         try:
-            _write_batch(ctx, kind, batch, result)
+            _write_batch(ctx, kind, batch, result, checked=checked)
         except Exception as exc:
             raise BulkInterrupted(result, start) from exc
         if progress is not None:
@@ -313,7 +317,8 @@ def _coerce(values: dict) -> dict:
     return out
 
 
-def _write_batch(ctx: _Context, kind: str, batch: list[_Row], result: BulkResult) -> None:
+def _write_batch(ctx: _Context, kind: str, batch: list[_Row], result: BulkResult, *, checked: bool = False
+                 ) -> None:
     if not batch:
         return
     # A concurrent writer may archive one of these identities between the check and the insert; the
@@ -321,7 +326,7 @@ def _write_batch(ctx: _Context, kind: str, batch: list[_Row], result: BulkResult
     for attempt in range(2):
         try:
             with transaction.atomic():
-                refused, written = _write_batch_once(ctx, kind, batch)
+                refused, written = _write_batch_once(ctx, kind, batch, look=not (checked and attempt == 0))
             break
         except IntegrityError:
             if attempt == 1:
@@ -335,8 +340,9 @@ def _write_batch(ctx: _Context, kind: str, batch: list[_Row], result: BulkResult
     result.created += len(written)
 
 
-def _write_batch_once(ctx: _Context, kind: str, batch: list[_Row]) -> tuple[list[RowError], list[_Row]]:
-    hashes = [row.customer.id_hash for row in batch]
+def _write_batch_once(ctx: _Context, kind: str, batch: list[_Row], *, look: bool = True
+                      ) -> tuple[list[RowError], list[_Row]]:
+    hashes = [row.customer.id_hash for row in batch] if look else []
     existing = {}
     for i in range(0, len(hashes), _ID_LOOKUP_CHUNK):
         for h, archive_no, unit_id, agent_id in Customer.objects.filter(

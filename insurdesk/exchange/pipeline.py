@@ -486,19 +486,19 @@ class _Importer:
         return row
 
     def clean_ahead(self, batch: list[Row]) -> None:
-        """In the reader process: clean the archive values of rows whose customer the file names once.
+        """In the reader process: clean each row's archive values as if its archive were new.
 
-        Such a row is its customer's only row, so if the archive turns out to be new it is created
-        from exactly these values (`_create`); the writer then skips cleaning them (customers.bulk.
-        Ready, used only if the row's values and the terms are still the same). A customer of several
-        rows merges them, and is left to the writer.
+        Where the archive does turn out to be new, `_create` makes it from the values of the
+        customer's rows merged; if those are exactly the first row's (a customer of one row, or
+        later rows that repeat it) the writer takes the values cleaned here instead of cleaning
+        them again (customers.bulk.Ready, used only while the values and the terms are the same).
         """
-        kind, terms, repeated = self.kind, self.terms, self.repeated
+        kind, terms = self.kind, self.terms
         if terms is None:
             return
         today, may_set_aml_risk, may_override_uscc = terms
         for row in batch:
-            if row.refused or row.id_key is None or row.cheap in repeated:
+            if row.refused or row.id_key is None:
                 continue
             data = row.data
             if _ASSIGNMENT.isdisjoint(data):
@@ -955,9 +955,9 @@ class _Importer:
             kept.append((key, rows))
         if not payload:
             return
-        ready = {
-            index: rows[0].ready for index, (_, rows) in enumerate(kept) if len(rows) == 1 and rows[0].ready
-        }
+        # The first row's values cleaned ahead fit the group's merged values when later rows of the
+        # customer repeat them (Ready.fits compares).
+        ready = {index: rows[0].ready for index, (_, rows) in enumerate(kept) if rows[0].ready}
         try:
             result = customer_bulk_create(
                 actor=self.actor,
@@ -965,6 +965,7 @@ class _Importer:
                 rows=payload,
                 batch_size=max(len(payload), 1),
                 ready=ready,
+                checked=True,  # by _existing, in this transaction
             )
         except NotAllowed as exc:
             for _, rows in kept:

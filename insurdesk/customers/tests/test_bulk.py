@@ -75,6 +75,22 @@ def test_existing_identity_is_refused_as_duplicate(make_user, individual_data):
     assert existing.archive_no in result.refused[0].message
 
 
+def test_a_caller_that_checked_is_still_refused_a_duplicate_archived_meanwhile(make_user, individual_data):
+    """`checked`: the import looked the identities up itself; one archived since then fails the unique
+    constraint on the first try, and the second try looks and refuses it as a duplicate."""
+    clerk = make_user("clerk")
+    data = individual_data()
+    existing, _ = customer_create(actor=clerk, kind="individual", data=data)  # "meanwhile"
+
+    result = customer_bulk_create(actor=clerk, kind="individual", rows=[{**data, "name": "另一人"},
+                                                                        individual_data()], checked=True)
+
+    assert result.created == 1
+    assert refusals(result) == {(0, "id_number", "duplicate")}
+    assert existing.archive_no in result.refused[0].message
+    assert Customer.objects.count() == 2
+
+
 def test_duplicate_outside_scope_does_not_reveal_the_archive_number(make_user, individual_data):
     data = individual_data()
     customer_create(actor=make_user("clerk", unit="GZ"), kind="individual", data=data)

@@ -74,7 +74,7 @@ def archives() -> list[tuple]:
 
 
 @fork_only
-def test_the_reader_cleans_the_archives_of_single_row_customers_ahead_and_they_come_out_the_same(
+def test_the_reader_cleans_the_archives_ahead_and_they_come_out_the_same(
     root_unit, monkeypatch
 ):
     from insurdesk.customers import bulk
@@ -106,9 +106,40 @@ def test_the_reader_cleans_the_archives_of_single_row_customers_ahead_and_they_c
     ahead = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
 
     assert summary(ahead)[:7] == summary(alone)[:7]
-    # Only the customer of two rows was cleaned by the writer; the others came cleaned from the reader.
-    assert len(cleaned) == 1
+    # The writer cleaned none: every archive came cleaned from the reader, that of the customer of two
+    # rows too (the second row repeats the first's values, so the merged values are the first row's).
+    assert cleaned == []
     assert [a[1:] for a in archives()] == [a[1:] for a in stored_alone]
+
+
+@fork_only
+def test_a_later_row_that_adds_a_value_makes_the_writer_clean_the_merged_archive(
+    root_unit, monkeypatch, tmp_path
+):
+    from insurdesk.customers import bulk
+    from insurdesk.customers.models import Customer
+    from insurdesk.exchange.tests.conftest import person_id, write_csv
+
+    cleaned = []
+    clean_values = bulk.clean_values
+    monkeypatch.setattr(bulk, "clean_values", lambda *a, **k: cleaned.append(a[1]) or clean_values(*a, **k))
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    number = person_id(81)
+    path = write_csv(
+        tmp_path / "two.csv",
+        ["客户姓名", "身份证号码", "联系方式", "地址"],
+        [
+            ["赵六", number, "13800000081", ""],
+            ["赵六", number, "", "北京市朝阳区"],  # adds the address the first row lacked
+            ["钱七", person_id(82), "", ""],
+        ],
+    )
+    run = import_file(actor=None, path=path, batch_size=10)
+
+    assert (run.created, run.merged, run.refused) == (2, 1, 0)
+    zhao = Customer.objects.get(name="赵六")
+    assert (zhao.mobile, zhao.residence_address) == ("13800000081", "北京市朝阳区")
+    assert [d["name"] for d in cleaned] == ["赵六"]  # the merged values; 钱七 came cleaned from the reader
 
 
 def test_values_cleaned_ahead_are_used_only_while_the_row_and_the_terms_are_the_same(root_unit):
