@@ -183,6 +183,7 @@ class _Importer:
         self._memo: dict[int, dict] = {}  # column index -> text -> converted value or Refused
         self.checkpoints = WalCheckpointer()  # runs around the loop (SQLite only); committed() wakes it
         self.terms: tuple | None = None  # what cleaning ahead depends on (customers.bulk.Ready), set in run()
+        self._met_ahead: set[int] = set()  # the reader's: repeated customers whose first row it has cleaned
 
     # -- set-up --
 
@@ -486,20 +487,26 @@ class _Importer:
         return row
 
     def clean_ahead(self, batch: list[Row]) -> None:
-        """In the reader process: clean each row's archive values as if its archive were new.
+        """In the reader process: clean the archive values of each customer's first row as if new.
 
         Where the archive does turn out to be new, `_create` makes it from the values of the
         customer's rows merged; if those are exactly the first row's (a customer of one row, or
         later rows that repeat it) the writer takes the values cleaned here instead of cleaning
         them again (customers.bulk.Ready, used only while the values and the terms are the same).
+        A customer's later rows are not cleaned here: only a group's first row's values are used,
+        and each Ready costs the writer its unpickling.
         """
-        kind, terms = self.kind, self.terms
+        kind, terms, repeated, met = self.kind, self.terms, self.repeated, self._met_ahead
         if terms is None:
             return
         today, may_set_aml_risk, may_override_uscc = terms
         for row in batch:
             if row.refused or row.id_key is None:
                 continue
+            if row.cheap in repeated:
+                if row.cheap in met:
+                    continue
+                met.add(row.cheap)
             data = row.data
             if _ASSIGNMENT.isdisjoint(data):
                 snapshot = data  # the same object: pickled once, with the row
