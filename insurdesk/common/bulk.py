@@ -282,7 +282,10 @@ def _copy_in(connection, using, meta, pk, fields, objs, rows) -> None:
             [meta.db_table, pk.column, len(rows)],
         )
         keys = [key for (key,) in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # The raw cursor's errors are psycopg's own: translated, as Django's cursor does, so that a
+        # broken unique constraint is an IntegrityError to the callers that retry on one.
+        statement = f"COPY {table} ({columns}) FROM STDIN"
+        with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for key, row in zip(keys, rows, strict=True):
                 copy.write_row([key, *row])
     for obj, key in zip(objs, keys, strict=True):
