@@ -94,10 +94,8 @@ class _Context:
         self.user = actor if actor is not None and actor.pk else None
         self.allowed_units = viewer_unit_ids(actor) if actor is not None else None
         self.is_agent = actor is not None and actor.effective_role == "agent"
-        self.may_set_aml_risk = actor is None or can(actor, "customer.change_aml")
-        self.may_override_uscc = actor is None or can(actor, "customer.override_uscc")
-        self.today = timezone.localdate()
-        self.terms = (self.today, self.may_set_aml_risk, self.may_override_uscc)  # what Ready depends on
+        self.terms = clean_terms(actor)  # what Ready depends on
+        self.today, self.may_set_aml_risk, self.may_override_uscc = self.terms
         self.default_unit_id = actor.unit_id if actor is not None and actor.unit_id else None
         if self.default_unit_id is None:
             root = root_unit()
@@ -196,6 +194,16 @@ def _prepare(ctx: _Context, kind: str, index: int, raw, result: BulkResult, read
         # A value of the wrong type (text in a number column, a date as text) refuses the row, not the import.
         _refuse(result, index, [FieldError("", "format", f"该行有无法识别的值：{exc}")])
     return None
+
+
+def clean_terms(actor) -> tuple:
+    """What cleaning a row depends on besides its values: today, and may the actor set the AML risk
+    level and override a USCC's check (the arguments of `clean_values` after the row)."""
+    return (
+        timezone.localdate(),
+        actor is None or can(actor, "customer.change_aml"),
+        actor is None or can(actor, "customer.override_uscc"),
+    )
 
 
 @dataclass

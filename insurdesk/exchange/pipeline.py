@@ -31,7 +31,7 @@ from django.utils import timezone
 from insurdesk.audit.services import audit_log
 from insurdesk.common.checkpoint import WalCheckpointer
 from insurdesk.common.errors import DomainError, FieldError, NotAllowed, ValidationFailed
-from insurdesk.customers.bulk import Ready, clean_values, customer_bulk_create
+from insurdesk.customers.bulk import Ready, clean_terms, clean_values, customer_bulk_create
 from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer
 from insurdesk.customers.services import customer_update
@@ -230,11 +230,7 @@ class _Importer:
             self._prepass()
             if resuming:
                 self._rebuild_seen()
-            self.terms = (
-                timezone.localdate(),
-                self.actor is None or can(self.actor, "customer.change_aml"),
-                self.actor is None or can(self.actor, "customer.override_uscc"),
-            )
+            self.terms = clean_terms(self.actor)
             # The reader process (if any) is forked before the checkpointer's thread starts.
             source, stop = self._batches(run.rows_done)
             try:
