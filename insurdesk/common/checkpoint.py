@@ -16,9 +16,10 @@ changes: commits are in the log as before, and a crash replays the log as after 
 A log that is checkpointed must also be restarted, or it grows without end: SQLite writes from the
 start of the log again only when a write transaction begins while every frame of the log is already
 in the database file, and an importing loop begins its next batch while the thread is still copying
-the last one's. Left alone, the log of a million-row import grew past 20 GB; every commit appended at
-a new offset, and the log crowded the database's own pages out of the operating system's cache (the
-import's cost per row then doubled from the first to the last 100,000 rows). So once the log holds
+the last one's. Left alone, the log of a million-row import grew to 9.8 GB; every commit appended at
+a new offset, and the log crowded the database's own pages out of the operating system's cache (from
+row 740,000 to 885,000 the import fell from about 2,000 to 860–1,000 rows/s, waiting on disk reads;
+docs/benchmarks.md). So once the log holds
 more than `_RESTART_FRAMES` frames, the writing connection itself, between two batches, runs a
 RESTART checkpoint (the copying left is the last batch's; the thread has done the rest) and the next
 batch starts the log from its beginning; `journal_size_limit` then trims the file.
