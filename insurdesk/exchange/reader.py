@@ -27,12 +27,16 @@ import queue as queues
 import resource
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 
 MIN_ROWS = 20_000  # below this, the fork and the pickling cost more than they save
 _AHEAD = 4  # batches the reader may run ahead of the writer
 _POLL = 1.0  # seconds between checks that the other side is still there
+# A batch takes the reader well under a second; one alive but silent this long is stuck (a lock some
+# other thread of the parent held at the fork, say), and the import fails instead of waiting forever.
+_STALL = 600.0
 
 stats: dict = {}  # of the last reader: its peak memory, for bench/import.py
 
@@ -68,13 +72,17 @@ class Feed:
 
     def __iter__(self) -> Iterator[list]:
         child, channel = self.child, self.channel
+        heard = time.monotonic()
         while True:
             try:
                 kind, payload = channel.get(timeout=_POLL)
             except queues.Empty:
                 if not child.is_alive():
                     raise RuntimeError(f"读取进程意外退出（退出码 {child.exitcode}）") from None
+                if time.monotonic() - heard > _STALL:
+                    raise RuntimeError(f"读取进程 {_STALL:.0f} 秒没有送来数据，已停止") from None
                 continue
+            heard = time.monotonic()
             if kind == "rows":
                 yield payload
             elif kind == "end":

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -181,6 +182,27 @@ def test_a_reader_that_fails_stops_the_import_and_keeps_what_was_committed(root_
     monkeypatch.setattr(_Importer, "_read_cells", read_cells)
     again = import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
     assert (again.pk, again.status, again.processed) == (run.pk, "done", 5)
+
+
+@fork_only
+def test_a_reader_alive_but_silent_is_stopped_instead_of_waited_for(root_unit, monkeypatch):
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    monkeypatch.setattr(reader, "_STALL", 2.0)
+    read_cells = _Importer._read_cells
+
+    def stuck(self, number, cells):
+        if number == 4:
+            time.sleep(3600)  # as if a lock another thread held at the fork never came free
+        return read_cells(self, number, cells)
+
+    monkeypatch.setattr(_Importer, "_read_cells", stuck)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="读取进程 2 秒没有送来数据"):
+        import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+
+    assert time.monotonic() - started < 60
+    assert ImportRun.objects.get().rows_done == 3  # what came before the stuck row is committed
+    assert multiprocessing.active_children() == []  # the stuck reader was killed
 
 
 def test_the_reader_is_used_for_large_files_unless_turned_off(monkeypatch):
