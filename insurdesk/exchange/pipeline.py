@@ -19,6 +19,8 @@ Rules (docs/design/exchange.md has the long form):
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -147,6 +149,28 @@ def _fail(run: ImportRun, message: str, *, keep_open: bool = False) -> None:
     run.refresh_from_db()
 
 
+@contextlib.contextmanager
+def _old_objects_frozen() -> Iterator[None]:
+    """Keep Python's garbage collector off what existed before the batches, and run it less often.
+
+    What exists then (Django, the app, the pre-pass) is frozen: a full collection no longer walks it,
+    and it stays shared with the reader's fork. A batch makes and drops hundreds of thousands of
+    objects, so the youngest generation is collected at 10,000 allocations instead of 700. Measured on
+    60,000 rows (SQLite, docs/benchmarks.md): 68 full collections took 6.0 s of the run; frozen, 67
+    took 2.0 s; with the threshold as well, one took 0.03 s, and the import went from 1,904 to 2,230
+    rows/s for 15 MB more of peak memory. Objects are still freed by reference counting as before;
+    only cycles among the frozen ones wait until the import ends.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 class _Rollback(Exception):
     """Raised inside a dry-run batch to undo its writes."""
 
@@ -231,13 +255,14 @@ class _Importer:
             if resuming:
                 self._rebuild_seen()
             self.terms = clean_terms(self.actor)
-            # The reader process (if any) is forked before the checkpointer's thread starts.
-            source, stop = self._batches(run.rows_done)
-            try:
-                with self.checkpoints:
-                    self._loop(source)
-            finally:
-                stop()  # the reader process too, when a batch failed
+            with _old_objects_frozen():
+                # The reader process (if any) is forked before the checkpointer's thread starts.
+                source, stop = self._batches(run.rows_done)
+                try:
+                    with self.checkpoints:
+                        self._loop(source)
+                finally:
+                    stop()  # the reader process too, when a batch failed
         finally:
             table.close()
 

@@ -279,3 +279,29 @@ def test_the_writer_restarts_the_log_so_that_it_stays_small(tmp_path):
     sizes = _log_sizes(str(tmp_path / "b.sqlite3"), checkpoints.restart)
     assert checkpoints.restarts == 8 and checkpoints.failures == 0
     assert sizes[-1] < 2 * sizes[0]
+
+
+def test_the_collector_is_given_back_as_it_was_after_an_import_and_after_a_failed_one(root_unit, monkeypatch):
+    import gc
+
+    threshold = gc.get_threshold()
+    seen = []
+    read_cells = _Importer._read_cells
+
+    def watching(self, number, cells):
+        seen.append((gc.get_freeze_count() > 0, gc.get_threshold()[0]))
+        if number == 4 and len(seen) > 10:
+            raise OSError("磁盘读取失败")
+        return read_cells(self, number, cells)
+
+    monkeypatch.setenv("INSURDESK_IMPORT_READER", "0")
+    monkeypatch.setattr(_Importer, "_read_cells", watching)
+    import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, threshold)
+    # During the batches the old objects were frozen and the youngest generation collected less often.
+    assert seen[-1] == (True, max(threshold[0], 10_000))
+
+    seen.extend([None] * 10)
+    with pytest.raises(OSError):
+        import_file(actor=None, path=FILES / "archive_utf8.csv", batch_size=2)
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, threshold)
