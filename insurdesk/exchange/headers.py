@@ -85,6 +85,8 @@ CHOICES = {
     "id_type": (ID_TYPES, "证件类型"),
     "legal_rep_id_type": (ID_TYPES, "法定代表人证件类型"),
     "contact_id_type": (ID_TYPES, "经办人证件类型"),
+    "holder_id_type": (ID_TYPES, "投保人证件类型"),
+    "insured_id_type": (ID_TYPES, "被保险人证件类型"),
 }  # fmt: skip
 
 _IND = (INDIVIDUAL, ARCHIVE)
@@ -202,13 +204,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("holder_id_number", "投保人证件号码", "identity",
            ("投保人身份证号", "投保人身份证号码", "投保人证件号", "投保人身份证"), POLICY, (ARCHIVE,),
            mask="id_number",
-           rule="可不填；居民身份证号码，规则同证件号码列；该证件尚无客户档案时按投保人姓名新建档案"),
+           rule="可不填；规则同证件号码列，证件类型见投保人证件类型列；该证件尚无客户档案时按投保人姓名新建档案"),
+    Column("holder_id_type", "投保人证件类型", "choice", ("投保人证件种类",), POLICY, (ARCHIVE,),
+           rule="可不填：不填为居民身份证；可填的类型同证件类型列"),
     Column("insured_name", "被保险人姓名", "name", ("被保险人", "被保人姓名", "被保人"), POLICY, (ARCHIVE,),
            mask="name", rule="可不填：不填时被保险人为本行客户；被保险人不是本行客户时须同时填写被保险人证件号码"),
     Column("insured_id_number", "被保险人证件号码", "identity",
            ("被保险人身份证号", "被保险人身份证号码", "被保险人证件号", "被保险人身份证", "被保人身份证号"),
            POLICY, (ARCHIVE,), mask="id_number",
-           rule="可不填；居民身份证号码，规则同证件号码列；该证件尚无客户档案时按被保险人姓名新建档案"),
+           rule="可不填；规则同证件号码列，证件类型见被保险人证件类型列；该证件尚无客户档案时按被保险人姓名新建档案"),
+    Column("insured_id_type", "被保险人证件类型", "choice", ("被保险人证件种类", "被保人证件类型"), POLICY, (ARCHIVE,),
+           rule="可不填：不填为居民身份证；可填的类型同证件类型列"),
     Column("relationship", "被保险人是投保人的", "text", ("被保险人与投保人关系", "被保险人与投保人的关系"),
            POLICY, (ARCHIVE,),
            rule="本人/配偶/子女/父母/雇员/其他；投保人与被保险人为同一人时为本人，可不填；"
@@ -276,8 +282,9 @@ class Mapping:
 
 # An archive table's columns of the insured (被保险人姓名…) are the customer's when the table has no
 # customer column of that field: a table of insured persons. A customer list reads them so too.
-INSURED_AS_CUSTOMER = {"insured_id_number": "id_number", "insured_name": "name"}
-PARTY_KEYS = frozenset({"holder_name", "holder_id_number", "insured_name", "insured_id_number"})
+INSURED_AS_CUSTOMER = {"insured_id_number": "id_number", "insured_name": "name", "insured_id_type": "id_type"}
+PARTY_KEYS = frozenset({"holder_name", "holder_id_number", "holder_id_type", "insured_name", "insured_id_number",
+                        "insured_id_type"})
 
 
 def _lookup(applies: str) -> dict[str, Column]:
@@ -357,10 +364,11 @@ def map_headers(headers: list, template: str | None = None) -> Mapping:
             mapping.scales[i] = scale
     if template == ARCHIVE:
         own = {c.key: c for c in COLUMNS if ARCHIVE in c.applies and c.section == CUSTOMER}
-        # The number first; the insured's name is the customer's only when no insured number stays.
+        # The number first; the insured's name and document type are the customer's only when no
+        # insured number stays.
         for party, key in INSURED_AS_CUSTOMER.items():
             index = mapping.index_of(party)
-            if index is None or mapping.has(key) or (key == "name" and mapping.has("insured_id_number")):
+            if index is None or mapping.has(key) or (key != "id_number" and mapping.has("insured_id_number")):
                 continue
             mapping.fields[index] = own[key]
     return mapping

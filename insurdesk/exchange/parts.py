@@ -158,10 +158,11 @@ class Party:
     """A policyholder or insured a row names by number (投保人/被保险人证件号码)."""
 
     role: str  # "holder" or "insured"
-    key: str  # identity hash of the number as a resident ID
+    key: str  # identity hash of the number as a document of its type
     number: str  # cleaned
     name: str | None
     keys: tuple[str, ...]  # the hashes it may be archived under
+    id_type: str = "resident_id"  # the row's 投保人/被保险人证件类型, a resident ID when not given
 
 
 @dataclass
@@ -173,6 +174,7 @@ class _Pending:
     number: str
     unit_id: int | None
     agent_id: int | None
+    id_type: str = "resident_id"
 
 
 @dataclass
@@ -270,6 +272,7 @@ class PartsHandler:
         named: dict[str, str] = {}
         for role, label in ROLES.items():
             name, number = policy.get(f"{role}_name"), policy.get(f"{role}_id_number")
+            id_type = policy.get(f"{role}_id_type") or RESIDENT_ID
             if number is None:
                 if name is None:
                     continue
@@ -282,21 +285,23 @@ class PartsHandler:
                     )  # fmt: skip
                 continue
             try:
-                number = check_document(RESIDENT_ID, number).number
+                number = check_document(id_type, number).number
             except IdentityError as exc:
                 self._issue(row, f"{role}_id_number", number, exc.code, f"{label}证件号码：{exc.message}")
                 continue
-            key = identity_hash(RESIDENT_ID, number)
+            key = identity_hash(id_type, number)
             if key == row.key and name is not None and own_name is not None and name != own_name:
                 self._issue(
                     row, f"{role}_name", name, "mismatch",
                     f"{label}证件号码与本行客户相同，{label}姓名却与客户姓名不一致",
                 )  # fmt: skip
                 continue
-            others = tuple(
-                identity_hash(t, number) for prefix, t in _OTHER_TYPES if number.startswith(prefix)
-            )
-            parts.parties.append(Party(role, key, number, name, (key, *others)))
+            others = ()
+            if id_type == RESIDENT_ID:  # read as a resident ID, it may be archived as what it really is
+                others = tuple(
+                    identity_hash(t, number) for prefix, t in _OTHER_TYPES if number.startswith(prefix)
+                )
+            parts.parties.append(Party(role, key, number, name, (key, *others), id_type))
             named[role] = key
         parts.policy.policyholder_id = named.get("holder")
         parts.policy.insured_id = named.get("insured")
@@ -594,14 +599,14 @@ class PartsHandler:
                 )  # fmt: skip
                 continue
             try:
-                clean_individual({"name": name, "id_type": RESIDENT_ID, "id_number": p.number}, creating=True)
+                clean_individual({"name": name, "id_type": p.id_type, "id_number": p.number}, creating=True)
             except ValidationFailed as exc:
                 for e in exc.errors:
                     column = name_column if e.field == "name" else number_column
                     self._issue(row, column, None, e.code, f"{label}：{e.message}")
                 continue
             self.pending[p.key] = _Pending(
-                row.number, name, p.number, row.data.get("unit_id"), row.data.get("agent_id")
+                row.number, name, p.number, row.data.get("unit_id"), row.data.get("agent_id"), p.id_type
             )
 
     def _archive_parties(self, rows: list, customer_ids: dict[str, int]) -> None:
@@ -615,7 +620,7 @@ class PartsHandler:
             return
         keys = list(wanted)
         payload = [
-            {"name": w.name, "id_type": RESIDENT_ID, "id_number": w.number}
+            {"name": w.name, "id_type": w.id_type, "id_number": w.number}
             | {k: v for k, v in (("unit_id", w.unit_id), ("agent_id", w.agent_id)) if v is not None}
             for w in wanted.values()
         ]

@@ -116,7 +116,8 @@ class Row:
 
     @property
     def refused(self) -> bool:
-        return any(i.level == IssueLevel.ERROR for i in self.issues)
+        # Asked several times a row, and most rows have no issue: no generator for an empty list.
+        return bool(self.issues) and any(i.level == IssueLevel.ERROR for i in self.issues)
 
 
 # Refusals name service fields; these are the columns they came from.

@@ -305,3 +305,52 @@ def test_a_dry_run_counts_a_person_named_in_several_batches_once_as_the_import_d
     assert real.parts.get("party.created") == 1 and Customer.objects.count() == 5
     assert dry.parts.get("party.created") == real.parts.get("party.created")
     assert (dry.created, dry.refused) == (real.created, real.refused)
+
+
+def test_a_party_of_another_document_type_is_found_or_archived_under_that_type(father, tmp_path):
+    headers = HEADERS + ["投保人证件类型", "被保险人证件类型"]
+    passport_holder = customer_create_passport("史密斯", "E12345678")
+    rows = [
+        # The father insures a foreign friend by her passport: no archive yet, one is made as a passport.
+        row("李父", FATHER, "P5601", "", "", "玛丽", "g98765432", "其他") + ["", "护照"],
+        # A policy paid by an archived passport holder: found by his passport, not read as a resident ID.
+        row("李父", FATHER, "P5602", "史密斯", "E12345678", "", "", "其他") + ["护照", ""],
+    ]
+    code, out, err = run_import(write_csv(tmp_path / "d.csv", headers, rows), "--report", tmp_path / "r.csv")
+
+    assert code == 0, err
+    mary = Customer.objects.get(name="玛丽")
+    assert (mary.id_type, mary.id_number, mary.birth_date) == ("passport", "G98765432", None)
+    assert Policy.objects.get(policy_no="P5601").insured == mary
+    assert Policy.objects.get(policy_no="P5602").policyholder == passport_holder
+    assert "投保人/被保险人档案 新建 1" in out
+    assert audit_verify().ok
+
+
+def test_a_party_number_that_breaks_its_types_rule_refuses_the_row(father, tmp_path):
+    headers = HEADERS + ["被保险人证件类型"]
+    rows = [row("李父", FATHER, "P5701", "", "", "陈某", "X1", "其他") + ["港澳居民来往内地通行证"]]
+    code, _, err = run_import(write_csv(tmp_path / "b.csv", headers, rows), "--report", tmp_path / "r.csv")
+
+    assert code == 1
+    (refusal,) = [r for r in read_report(tmp_path / "r.csv") if r["级别"] == "拒绝"]
+    assert refusal["列"] == "被保险人证件号码" and "港澳居民来往内地通行证" in refusal["说明"]
+    assert not Policy.objects.filter(policy_no="P5701").exists()
+
+
+def test_a_table_of_insured_persons_takes_their_document_type_as_its_customers(root_unit, tmp_path):
+    headers = ["被保险人姓名", "被保险人证件类型", "被保险人证件号码"] + ARCHIVE_HEADERS[2:13]
+    cells = row("钱八", "", "P7201")
+    code, _, err = run_import(write_csv(tmp_path / "i.csv", headers, [[cells[0], "护照", "E7654321"] + cells[2:]]))
+    assert code == 0, err
+    assert Customer.objects.get(name="钱八").id_type == "passport"
+
+
+def customer_create_passport(name: str, number: str) -> Customer:
+    from insurdesk.customers.services import customer_create
+
+    created, _ = customer_create(
+        actor=None, kind="individual", data={"name": name, "id_type": "passport", "id_number": number,
+                                             "gender": "M", "birth_date": datetime.date(1970, 1, 1)},
+    )
+    return created
