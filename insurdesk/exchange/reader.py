@@ -82,9 +82,9 @@ class Feed:
                 if time.monotonic() - heard > _STALL:
                     raise RuntimeError(f"读取进程 {_STALL:.0f} 秒没有送来数据，已停止") from None
                 continue
-            heard = time.monotonic()
             if kind == "rows":
                 yield payload
+                heard = time.monotonic()  # the writer's time with the batch is not the reader's silence
             elif kind == "end":
                 stats.update(payload)
                 return
