@@ -252,6 +252,8 @@ def test_the_archive_template_offers_the_party_and_payment_method_columns(tmp_pa
         "投保人证件号码",
         "被保险人姓名",
         "被保险人证件号码",
+        "投保人证件类型",
+        "被保险人证件类型",
         "被保险人是投保人的",
         "缴费途径",
     ):
@@ -259,6 +261,7 @@ def test_the_archive_template_offers_the_party_and_payment_method_columns(tmp_pa
     assert header.index("客户姓名*") < header.index("投保人姓名") and "与被保险人关系" not in header
     rules = {r[0]: r for r in book.get_sheet_by_name("填写说明").to_python()}
     assert "投保人证件号码" in rules and "新建档案" in rules["投保人证件号码"][2]
+    assert "不填为居民身份证" in rules["被保险人证件类型"][2]
     assert "被保险人身份证号" in rules["被保险人证件号码"][4]  # the alias, also written as
     assert "被保险人姓名" not in rules["客户姓名"][4]
     assert map_headers(header).unknown == []
