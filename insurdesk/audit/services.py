@@ -1,8 +1,11 @@
 """Append to and verify the tamper-evident log."""
 
+import contextlib
 import datetime
 import hashlib
 import json
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -90,9 +93,9 @@ def audit_log(
     target_id="",
     detail: dict | None = None,
     ip: str | None = None,
-) -> AuditEntry:
-    """Append one entry to the chain, in the caller's transaction."""
-    return audit_log_many(
+) -> AuditEntry | None:
+    """Append one entry to the chain, in the caller's transaction (None when a `held` block keeps it)."""
+    written = audit_log_many(
         [
             PendingEntry(
                 action=action,
@@ -104,12 +107,44 @@ def audit_log(
                 ip=ip,
             )
         ]
-    )[0]
+    )
+    return written[0] if written else None
+
+
+# Where audit_log_many puts its entries instead of writing them, while a `held` block runs.
+_HELD: ContextVar[list | None] = ContextVar("audit_held", default=None)
+
+
+@contextlib.contextmanager
+def held(entries: list) -> Iterator[list]:
+    """Collect, in `entries`, what audit_log(_many) is given in this block (this thread), unwritten.
+
+    For a writer that must not hold the chain head's lock while it does a long piece of work in a
+    transaction another transaction waits on (the import overlapping its batches on PostgreSQL): it
+    writes the entries itself with audit_log_many, in the same transaction, when the work is done. The
+    entries' time is then the time they are written, as it is for every entry of one call.
+    """
+    token = _HELD.set(entries)
+    try:
+        yield entries
+    finally:
+        _HELD.reset(token)
+
+
+def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
+    """Append entries in order under one lock of the chain head (bulk paths write their audit too).
+
+    Within a `held` block the entries are kept for its owner to write, and nothing is returned.
+    """
+    entries = _HELD.get()
+    if entries is not None:
+        entries.extend(pending)
+        return []
+    return _append(pending)
 
 
 @transaction.atomic
-def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
-    """Append entries in order under one lock of the chain head (bulk paths write their audit too)."""
+def _append(pending: list[PendingEntry]) -> list[AuditEntry]:
     head, _ = AuditHead.objects.get_or_create(id=1)
     head = AuditHead.objects.select_for_update().get(id=1)
     now = timezone.now()

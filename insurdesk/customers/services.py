@@ -1,5 +1,8 @@
 """Every write on the archive: create, change, relations, with history and the audit log."""
 
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -108,15 +111,44 @@ SENSITIVE_FIELDS = frozenset(
 )
 
 
-def archive_numbers(count: int, *, prefix: str = "KH") -> list[str]:
-    """Reserve `count` archive numbers (客户号) under a row lock; numbers are never reused."""
+# Who reserves archive numbers instead of the caller's transaction, while a `numbers_from` block runs.
+_SOURCE: ContextVar[Callable[[int, str], range] | None] = ContextVar("archive_number_source", default=None)
+
+
+@contextlib.contextmanager
+def numbers_from(source: Callable[[int, str], range]) -> Iterator[None]:
+    """Take archive numbers from `source(count, prefix)` in this block (this thread).
+
+    The sequence's row lock is otherwise held until the caller's transaction ends; a writer whose
+    transactions overlap (the import on PostgreSQL) reserves numbers in short transactions of its
+    own instead. Numbers of a transaction that rolls back are then not given again: still never
+    reused, but the archive numbers of one import may have gaps.
+    """
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
+
+
+def reserve_numbers(count: int, prefix: str = "KH") -> range:
+    """Reserve `count` numbers of the sequence, and return them.
+
+    Within the caller's transaction, if any: the sequence's row stays locked until that ends.
+    """
     with transaction.atomic():
         ArchiveSequence.objects.get_or_create(name=prefix)
         seq = ArchiveSequence.objects.select_for_update().get(name=prefix)
         start = seq.value + 1
         seq.value += count
         seq.save(update_fields=["value"])
-    return [f"{prefix}{n:010d}" for n in range(start, start + count)]
+    return range(start, start + count)
+
+
+def archive_numbers(count: int, *, prefix: str = "KH") -> list[str]:
+    """Reserve `count` archive numbers (客户号) under a row lock; numbers are never reused."""
+    source = _SOURCE.get() or reserve_numbers
+    return [f"{prefix}{n:010d}" for n in source(count, prefix)]
 
 
 def _existing_info(actor, existing: Customer) -> DuplicateInfo:
