@@ -40,6 +40,8 @@ from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 
+from django.utils import timezone
+
 from insurdesk.care.services import ContactImport, clean_contact, contacts_import
 from insurdesk.claims.services import ClaimImport, claims_check, claims_import
 from insurdesk.common.errors import FieldError, NotAllowed, ValidationFailed
@@ -407,12 +409,20 @@ class PartsHandler:
 
     # -- before anything of the batch is written --
 
-    def prepare(self, rows: list) -> None:
-        """Refuse the rows whose parts cannot go in, before the batch writes anything."""
-        live = []
-        self.found, self.pending = {}, {}
+    def read_rows(self, rows: list) -> None:
         for row in rows:
             row.parts = self.read(row)
+
+    def prepare(self, rows: list, *, read: bool = True) -> None:
+        """Refuse the rows whose parts cannot go in, before the batch writes anything.
+
+        `read`: read the rows' parts first; False when read_rows has.
+        """
+        live = []
+        self.found, self.pending = {}, {}
+        if read:
+            self.read_rows(rows)
+        for row in rows:
             if row.parts is not None and not row.refused and row.key is not None:
                 live.append(row)
         if not live:
@@ -435,6 +445,7 @@ class PartsHandler:
             return known if known is not None else stand_in.setdefault(key, -1 - len(stand_in))
 
         merged: dict[str, tuple[int, LegacyPolicy]] = {}
+        today = timezone.localdate()  # once for the batch: about 2 % of the import when asked per row
         for row in live:
             item = row.parts.policy
             if item is None or not item.policy_no or row.refused:
@@ -454,7 +465,7 @@ class PartsHandler:
                     insured_id=as_id(item.insured_id or before.insured_id),
                     relationship=item.relationship or before.relationship,
                 )
-            errors = check_legacy_policy(item, product=product, creating=creating)
+            errors = check_legacy_policy(item, product=product, creating=creating, today=today)
             if not errors and policy is not None:
                 refusal = check_existing(self.actor, policy, customer_id=owners.get(row.key)) or mismatch(
                     policy, compared or item, product
