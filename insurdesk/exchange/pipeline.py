@@ -569,6 +569,8 @@ class _Importer:
                         future.result(timeout=DEADLOCK_CHECK)
                         break
                     except TimeoutError:
+                        if future.done():  # the second half's own TimeoutError
+                            raise
                         _check_not_waiting_on_me(writing)
                 self.run_record.refresh_from_db()
                 if self.progress is not None:

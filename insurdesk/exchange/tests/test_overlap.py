@@ -164,14 +164,14 @@ def test_the_same_file_again_changes_nothing(table):
     assert audit_verify().ok
 
 
-def _fail_on(monkeypatch, owner, name: str, call: int) -> None:
+def _fail_on(monkeypatch, owner, name: str, call: int, error: type[Exception] = RuntimeError) -> None:
     original = getattr(owner, name)
     calls = {"n": 0}
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == call:
-            raise RuntimeError("磁盘已满")
+            raise error("磁盘已满")
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, failing)
@@ -217,6 +217,17 @@ def test_a_failure_keeps_the_batches_before_it_and_the_rerun_completes(
     assert left_behind() == expected
     assert Customer.objects.count() == len(expected["people"])
     assert audit_verify().ok
+
+
+def test_a_second_half_that_times_out_fails_the_import_and_is_not_waited_for_again(table, monkeypatch):
+    path, _, _ = table
+    _fail_on(monkeypatch, PartsHandler, "write", 2, TimeoutError)
+    monkeypatch.setattr(pipeline, "DEADLOCK_CHECK", 0.05)
+
+    with pytest.raises(TimeoutError, match="磁盘已满"):
+        import_file(actor=None, path=path, batch_size=BATCH)
+
+    assert ImportRun.objects.get().rows_done == BATCH + 1
 
 
 def test_a_dependency_the_keys_miss_fails_the_import_instead_of_hanging(root_unit, tmp_path, monkeypatch):
