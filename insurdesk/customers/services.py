@@ -146,7 +146,10 @@ def reserve_numbers(count: int, prefix: str = "KH") -> range:
 
 
 def archive_numbers(count: int, *, prefix: str = "KH") -> list[str]:
-    """Reserve `count` archive numbers (客户号) under a row lock; numbers are never reused."""
+    """Reserve `count` archive numbers (客户号); numbers are never reused.
+
+    Under the sequence's row lock in the caller's transaction, or from numbers_from's source.
+    """
     source = _SOURCE.get() or reserve_numbers
     return [f"{prefix}{n:010d}" for n in source(count, prefix)]
 

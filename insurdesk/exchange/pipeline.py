@@ -200,6 +200,7 @@ class _Half:
     groups: dict[str, list[Row]]
     ids: dict[str, int]
     parts: PartsHandler | None
+    keys: set = field(default_factory=set)  # what its rows are identified by (_keys), when asked for
 
 
 class _NumberPool:
@@ -591,14 +592,13 @@ class _Importer:
                     try:
                         with held(entries):
                             half = self._write_customers(batch, before_lookups)
-                        keys = _keys(batch)
                         settle()
                     except BaseException:
                         atomic.__exit__(*sys.exc_info())
                         raise
                     in_flight = (
                         helper.submit(self._second_half, wrapper, atomic, batch, half, entries, reserve),
-                        keys,
+                        half.keys,
                         wrapper,
                     )
                     # The next batch is read (units, agents looked up) on the connection it will use.
@@ -1001,8 +1001,10 @@ class _Importer:
         parts = None
         if self.parts is not None:
             self.parts.read_rows(batch)
+        keys = set()
         if before_lookups is not None:
-            before_lookups(_keys(batch))
+            keys = _keys(batch)
+            before_lookups(keys)
         if self.parts is not None:
             # A row goes in whole or not at all: its other parts are checked before anything is written.
             self.parts.prepare(batch, read=False)
@@ -1043,7 +1045,7 @@ class _Importer:
                 new_groups.append((key, accepted, data))
         if new_groups:
             self._create(new_groups, out)
-        return _Half(out, groups, self._ids, parts)
+        return _Half(out, groups, self._ids, parts, keys)
 
     def _write_parts(self, half: _Half) -> _Outcome:
         """Write the parts (policies, payments, claims, contacts) of the rows that went in."""
