@@ -1,5 +1,7 @@
 """Append to and verify the tamper-evident log."""
 
+from __future__ import annotations
+
 import contextlib
 import datetime
 import hashlib
@@ -8,11 +10,11 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from insurdesk.audit.models import AuditEntry, AuditHead
-from insurdesk.common.bulk import build, insert_many
+from insurdesk.common.bulk import build, insert_values
 
 GENESIS = "0" * 64
 
@@ -95,7 +97,7 @@ def audit_log(
     ip: str | None = None,
 ) -> AuditEntry | None:
     """Append one entry to the chain, in the caller's transaction (None when a `held` block keeps it)."""
-    written = audit_log_many(
+    written = _written(
         [
             PendingEntry(
                 action=action,
@@ -108,7 +110,7 @@ def audit_log(
             )
         ]
     )
-    return written[0] if written else None
+    return written.entry(0) if written else None
 
 
 # Where audit_log_many puts its entries instead of writing them, while a `held` block runs.
@@ -131,47 +133,126 @@ def held(entries: list) -> Iterator[list]:
         _HELD.reset(token)
 
 
-def audit_log_many(pending: list[PendingEntry]) -> list[AuditEntry]:
+def audit_log_many(pending: list[PendingEntry]) -> int:
     """Append entries in order under one lock of the chain head (bulk paths write their audit too).
 
-    Within a `held` block the entries are kept for its owner to write, and nothing is returned.
+    Return how many were written: none within a `held` block, whose owner writes them later.
     """
+    written = _written(pending)
+    return len(written) if written is not None else 0
+
+
+def _written(pending: list[PendingEntry]) -> _Appended | None:
     entries = _HELD.get()
     if entries is not None:
         entries.extend(pending)
-        return []
+        return None
     return _append(pending)
 
 
+_COLUMNS = [
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "detail",
+    "ip",
+    "prev_hash",
+    "hash",
+]
+_LABELS: dict = {}  # model class -> "app_label.model_name"
+
+
+def _detail_text(detail) -> str:
+    """Return the canonical JSON of an entry's detail: the text its hash covers, and the text stored.
+
+    Encoding the detail as given yields the same text as encoding `_plain(detail)` (the encoder writes
+    subclasses of str, int and float as their base type and anything else as str(value), as _plain
+    does) — except for a dict with keys that are not text, which sort_keys orders by the keys
+    themselves rather than by their text: those take _plain first.
+    """
+    if not detail:
+        return "{}"
+    if _text_keys(detail):
+        return _ENCODER.encode(detail)
+    return _ENCODER.encode(_plain(detail))
+
+
+def _text_keys(value) -> bool:
+    if isinstance(value, dict):
+        if not all(type(k) is str for k in value):
+            return False
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        return True
+    return all(_text_keys(v) for v in value if isinstance(v, dict | list | tuple))
+
+
 @transaction.atomic
-def _append(pending: list[PendingEntry]) -> list[AuditEntry]:
+def _append(pending: list[PendingEntry]) -> _Appended:
+    """Chain and insert the entries: their text is encoded once, for the hash and for the table.
+
+    Bulk paths append a few entries per imported row; building each as a model instance and letting
+    the JSON field encode its detail again cost more than the rest of the entry, so the rows go in as
+    prepared values (common.bulk.insert_values) and the instances returned are made from them.
+    """
     head, _ = AuditHead.objects.get_or_create(id=1)
     head = AuditHead.objects.select_for_update().get(id=1)
     now = timezone.now()
     at_text = _at_text(now)  # every entry of the call has the same time
+    at_column = AuditEntry._meta.get_field("at").get_db_prep_save(
+        now, connections[router.db_for_write(AuditEntry)]
+    )
     seq, prev = head.seq, head.hash
-    rows = []
+    actors: dict[int, tuple] = {}
+    rows, details = [], []
     for p in pending:
         seq += 1
-        ttype, tid = _target(p.target, p.target_type, p.target_id)
-        actor = p.actor if p.actor is not None and getattr(p.actor, "is_authenticated", False) else None
-        fields = dict(
-            seq=seq,
-            at=now,
-            actor_id=actor.pk if actor else None,
-            actor_name=actor.get_username() if actor else "system",
-            action=p.action,
-            target_type=ttype,
-            target_id=tid,
-            detail=_plain(p.detail or {}),
-            ip=p.ip,
-        )
-        h = entry_hash(prev, at_text=at_text, **fields)
-        rows.append(build(AuditEntry, prev_hash=prev, hash=h, **fields))
+        target = p.target
+        if target is not None:
+            label = _LABELS.get(type(target))
+            if label is None:
+                label = _LABELS[type(target)] = f"{target._meta.app_label}.{target._meta.model_name}"
+            ttype, tid = label, str(target.pk)
+        else:
+            ttype, tid = p.target_type or "", str(p.target_id or "")
+        who = actors.get(id(p.actor))
+        if who is None:
+            actor = p.actor if p.actor is not None and getattr(p.actor, "is_authenticated", False) else None
+            who = actors[id(p.actor)] = (actor.pk, actor.get_username()) if actor else (None, "system")
+        detail = _detail_text(p.detail)
+        # What _canonical encodes, one list: its first seven items, the detail, the address.
+        start = _ENCODER.encode([seq, at_text, who[0], who[1], p.action, ttype, tid])
+        body = f"{start[:-1]},{detail},{_ENCODER.encode(p.ip)}]"
+        h = hashlib.sha256(prev.encode() + body.encode()).hexdigest()
+        rows.append((seq, at_column, who[0], who[1], p.action, ttype, tid, detail, p.ip, prev, h))
+        details.append(p.detail)
         prev = h
-    insert_many(rows)
+    keys = insert_values(AuditEntry, _COLUMNS, rows)
     AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
-    return rows
+    return _Appended(keys, rows, now, [p.detail for p in pending])
+
+
+@dataclass
+class _Appended:
+    keys: list[int]
+    rows: list[tuple]
+    at: datetime.datetime
+    details: list
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def entry(self, i: int) -> AuditEntry:
+        values = dict(zip(_COLUMNS, self.rows[i], strict=True))
+        values.update(at=self.at, detail=_plain(self.details[i] or {}))
+        entry = build(AuditEntry, id=self.keys[i], **values)
+        entry._state.adding = False
+        entry._state.db = router.db_for_write(AuditEntry)
+        return entry
 
 
 @dataclass

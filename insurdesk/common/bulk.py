@@ -118,19 +118,45 @@ def insert_many(objs: list, *, batch_size: int | None = None) -> list:
                 return model._default_manager.bulk_create(objs, batch_size=batch_size)
         columns.append(column)
     rows = list(zip(*columns, strict=True))
+    keys = _insert_rows(connection, meta, pk, fields, rows, batch_size)
+    for obj, key in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
+
+
+def insert_values(model, attnames: list[str], rows: list[tuple]) -> list[int]:
+    """Insert rows given as tuples of values already in the database's form; return their new keys.
+
+    For a writer that prepares its values itself, cheaper than any instance (the audit chain: its
+    entries' text is the text their hash was taken of). The same statements as insert_many; the
+    primary key must be an auto field that the database assigns.
+    """
+    meta = model._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_attname[a] for a in attnames]
+    connection = connections[router.db_for_write(model)]
+    if not rows:
+        return []
+    return _insert_rows(connection, meta, meta.pk, fields, rows, None)
+
+
+def _insert_rows(connection, meta, pk, fields, rows: list[tuple], batch_size: int | None) -> list[int]:
+    """Insert prepared rows (one value per field) in chunks; return the keys the database gave them."""
     qn = connection.ops.quote_name
     if connection.vendor == "postgresql" and not batch_size:
-        _copy_in(connection, using, meta, pk, fields, objs, rows)
-        return objs
+        return _copy_in(connection, meta, pk, fields, rows)
     head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
     tail = " " + connection.ops.return_insert_columns([pk])[0]
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     one_qmark = "(" + ", ".join(["?"] * len(fields)) + ")"
     array_types = _array_types(fields, connection)
-    size = len(rows) if array_types else max(1, _rows_per_statement(connection, fields, objs))
+    size = len(rows) if array_types else max(1, _rows_per_statement(connection, fields, rows))
     if batch_size:
         size = min(size, batch_size)
-    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+    keys: list[int] = []
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             if array_types:
@@ -154,11 +180,8 @@ def insert_many(objs: list, *, batch_size: int | None = None) -> list:
             returned = cursor.fetchall()
             if len(returned) != len(chunk):
                 raise RuntimeError(f"{meta.label}: {len(chunk)} rows inserted, {len(returned)} keys returned")
-            for obj, (key,) in zip(objs[start : start + size], returned, strict=True):
-                obj.pk = key
-                obj._state.adding = False
-                obj._state.db = using
-    return objs
+            keys.extend(key for (key,) in returned)
+    return keys
 
 
 _EXPRESSION = object()  # a converter's answer for a value that is an expression: bulk_create handles it
@@ -266,7 +289,7 @@ def _converter(f, connection) -> tuple[tuple, object]:
     return (), full
 
 
-def _copy_in(connection, using, meta, pk, fields, objs, rows) -> None:
+def _copy_in(connection, meta, pk, fields, rows) -> list[int]:
     """PostgreSQL: take the keys from the table's sequence, then COPY the rows with them.
 
     COPY is PostgreSQL's bulk load; it cannot return the keys it assigns, so they are drawn first
@@ -276,7 +299,7 @@ def _copy_in(connection, using, meta, pk, fields, objs, rows) -> None:
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     columns = ", ".join(qn(c) for c in [pk.column, *(f.column for f in fields)])
-    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, pk.column, len(rows)],
@@ -288,10 +311,7 @@ def _copy_in(connection, using, meta, pk, fields, objs, rows) -> None:
         with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for key, row in zip(keys, rows, strict=True):
                 copy.write_row([key, *row])
-    for obj, key in zip(objs, keys, strict=True):
-        obj.pk = key
-        obj._state.adding = False
-        obj._state.db = using
+    return keys
 
 
 def _array_types(fields, connection) -> list[str] | None:

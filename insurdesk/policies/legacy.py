@@ -44,6 +44,9 @@ COMPARED = (
     "product_id", "sum_insured", "effective_date", "expiry_date", "payment_mode", "premium",
     "policyholder_id", "insured_id", "relationship",
 )  # fmt: skip
+# The choices enums build a new list of values at every access; these are checked once a row.
+_METHODS = frozenset(PaymentMethod.values)
+_RELATIONSHIPS = frozenset(Relationship.values)
 LEGACY_PAYMENT_NOTE = "存量数据导入（原表未载明缴费方法）"
 
 
@@ -201,7 +204,7 @@ def check_parties(item: LegacyPolicy, policy: Policy | None = None) -> list[Fiel
                 "投保人与被保险人都不是本行客户；本行的保单须以本行客户为投保人或被保险人",
             )
         )
-    if item.relationship and item.relationship not in Relationship.values:
+    if item.relationship and item.relationship not in _RELATIONSHIPS:
         errors.append(
             FieldError("relationship", "choice", "被保险人与投保人关系应为 本人/配偶/子女/父母/雇佣/其他")
         )
@@ -514,7 +517,7 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
     new: list[tuple[int, Payment]] = []
     for index, item in enumerate(items):
         errors = check_legacy_payment(item.amount, item.paid_on, today=today)
-        if item.method not in PaymentMethod.values:
+        if item.method not in _METHODS:
             errors.append(FieldError("method", "choice", "缴费途径应为 现金/转账/刷卡/银行代扣 之一"))
         policy = policies.get(item.policy_id)
         key = (item.policy_id, item.paid_on, item.amount)
