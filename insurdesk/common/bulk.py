@@ -13,6 +13,8 @@ from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
 
+from insurdesk.common.behind import active
+
 _DEFAULTS: dict = {}
 _FSM_STATES: dict = {}  # model -> attnames of its state fields, () when django-fsm keeps them elsewhere
 _FSM_INITIAL = "_ConcurrentTransitionMixin__initial_states"
@@ -144,6 +146,10 @@ def insert_values(model, attnames: list[str], rows: list[tuple]) -> list[int]:
 
 def _insert_rows(connection, meta, pk, fields, rows: list[tuple], batch_size: int | None) -> list[int]:
     """Insert prepared rows (one value per field) in chunks; return the keys the database gave them."""
+    if connection.vendor == "sqlite":
+        behind = active(connection)
+        if behind is not None:  # SQLite runs the insert in its helper thread (common.behind)
+            return behind.insert(meta.db_table, pk.column, [f.column for f in fields], rows)
     qn = connection.ops.quote_name
     if connection.vendor == "postgresql" and not batch_size:
         return _copy_in(connection, meta, pk, fields, rows)
@@ -382,7 +388,8 @@ def insert_many_with_history(objs: list, *, user=None) -> list:
             who = getattr(obj, "_history_user", None) if hasattr(obj, "_history_user") else None
             if not hasattr(obj, "_history_user"):
                 who = user or history.get_default_history_user(obj)
-            values = {name: getattr(obj, name) for name in tracked}
+            d = obj.__dict__  # getattr runs descriptors (django-fsm's state field makes an object a read)
+            values = {name: d[name] if name in d else getattr(obj, name) for name in tracked}
             values.update(
                 history_date=getattr(obj, "_history_date", now),
                 history_change_reason=get_change_reason_from_object(obj) or None,

@@ -292,7 +292,8 @@ def _prepare_row(ctx: _Context, kind: str, index: int, data: dict, ready: Ready 
     )
     customer.id_hash = identity_hash(customer.id_type, customer.id_number)
     customer.mobile_hash = mobile_hash(customer.mobile)
-    score_values = {f.attname: getattr(customer, f.attname) for f in Customer._meta.concrete_fields}
+    # build() set every field's attribute: the instance's own dict has them all (and a little more).
+    score_values = dict(customer.__dict__)
     if kind == Kind.CORPORATE:
         score_values["beneficial_owners"] = len(cleaned_owners)
     customer.completeness, _ = completeness(kind, score_values)

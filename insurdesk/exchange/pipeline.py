@@ -36,6 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from insurdesk.audit.services import audit_log, audit_log_many, held
+from insurdesk.common.behind import write_behind
 from insurdesk.common.checkpoint import WalCheckpointer
 from insurdesk.common.errors import DomainError, FieldError, NotAllowed, ValidationFailed
 from insurdesk.customers.bulk import Ready, clean_terms, clean_values, customer_bulk_create
@@ -664,7 +665,8 @@ class _Importer:
                 except _Rollback:
                     pass
             else:
-                outcome = self._write(batch)
+                with write_behind():  # SQLite: its inserts run beside the batch's Python
+                    outcome = self._write(batch)
             self._record(batch, outcome)
         self.checkpoints.committed()
         run.refresh_from_db()

@@ -31,8 +31,11 @@ import time
 import traceback
 from collections.abc import Iterator
 
+from insurdesk.identity import load_tables
+
 MIN_ROWS = 20_000  # below this, the fork and the pickling cost more than they save
 _AHEAD = 4  # batches the reader may run ahead of the writer
+_FIRST_MIN = 100  # rows: no first batch is made smaller than this
 _POLL = 1.0  # seconds between checks that the other side is still there
 # A batch takes the reader well under a second; one alive but silent this long is stuck (a lock some
 # other thread of the parent held at the fork, say), and the import fails instead of waiting forever.
@@ -54,6 +57,7 @@ def wanted(remaining_rows: int) -> bool:
 
 def start(importer, start_after: int) -> Feed:
     """Fork the reader now (before the caller starts threads); return its batches of prepared rows."""
+    load_tables()  # the region and mobile tables: read once, before the fork, not once a process
     context = multiprocessing.get_context("fork")
     channel = context.Queue(maxsize=_AHEAD)
     child = context.Process(
@@ -106,7 +110,8 @@ def _read(importer, start_after: int, channel, parent: int) -> None:
     # by os._exit, so nothing closes them on the way out either.
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops this
     try:
-        size = importer.batch_size
+        sizes = _sizes(importer.batch_size)
+        size = next(sizes)
         batch: list = []
         for number, cells in importer.table.rows(start_after=start_after):
             batch.append(importer._prepare(number, cells))
@@ -114,6 +119,7 @@ def _read(importer, start_after: int, channel, parent: int) -> None:
                 importer.clean_ahead(batch)
                 _send(channel, ("rows", batch), parent)
                 batch = []
+                size = next(sizes)
         if batch:
             importer.clean_ahead(batch)
             _send(channel, ("rows", batch), parent)
@@ -123,6 +129,20 @@ def _read(importer, start_after: int, channel, parent: int) -> None:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         with contextlib.suppress(BaseException):
             _send(channel, ("error", detail[:2000]), parent)
+
+
+def _sizes(size: int) -> Iterator[int]:
+    """Yield the batches' sizes: the first ones smaller, so that the writer starts sooner.
+
+    The writer waits for the first batch while this process forks and reads it; it writes a batch
+    in about three times the time this takes to read one, so from a fifth of a batch, then half
+    of one, the next is always ready before the writer asks.
+    """
+    for part in (5, 2):
+        if size // part >= _FIRST_MIN:
+            yield size // part
+    while True:
+        yield size
 
 
 def _send(channel, item, parent: int) -> None:

@@ -41,3 +41,15 @@ __all__ = [
     "upgrade_15",
     "uscc_check_char",
 ]
+
+
+def load_tables() -> None:
+    """Read python-stdnum's region table and phonenumbers' mobile ranges now, not at the first number.
+
+    For a process about to fork workers (the import's reader): loaded once here, they are shared.
+    """
+    from insurdesk.identity.phones import _mobile_ranges
+    from insurdesk.identity.resident_id import _stdnum_regions
+
+    _stdnum_regions()
+    _mobile_ranges()

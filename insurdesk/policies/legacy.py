@@ -102,8 +102,11 @@ class Catalogue:
         return self._found[name]
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def clean_policy_no(value) -> str:
-    return re.sub(r"\s+", "", str(value or "")).upper()
+    return _SPACES.sub("", str(value or "")).upper()
 
 
 def check_legacy_policy(

@@ -1,7 +1,8 @@
 # ruff: noqa: E501 - tables of Chinese test data read best one row per line
 """PostgreSQL: a batch's archives are written while the batch before it writes its other parts.
 
-(On SQLite the same tests check that one batch at a time leaves the same and nothing overlapped.)
+(On SQLite the same tests check that one batch at a time leaves the same and nothing overlapped;
+there, a batch's inserts run in the write-behind helper thread: common.behind.)
 
 The overlapped import must leave what the one-batch-at-a-time import leaves: every archive, policy,
 payment and audit entry once, batches committed in order, and a failure anywhere keeping what was
@@ -20,6 +21,7 @@ from django.db import connection
 
 from insurdesk.audit.models import AuditEntry
 from insurdesk.audit.services import audit_verify
+from insurdesk.common.behind import WriteBehind
 from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer
 from insurdesk.exchange import pipeline
@@ -117,8 +119,24 @@ def halves(monkeypatch):
     return names
 
 
+@pytest.fixture
+def behind_inserts(monkeypatch):
+    """The tables written by SQLite's helper thread (common.behind)."""
+    tables = []
+    original = WriteBehind.insert
+
+    def spy(self, table, *args):
+        tables.append(table)
+        return original(self, table, *args)
+
+    monkeypatch.setattr(WriteBehind, "insert", spy)
+    return tables
+
+
 @pytest.mark.parametrize("ahead", ["0", "1"], ids=["read-here", "reader-process"])
-def test_overlapped_batches_leave_every_archive_policy_and_payment_once(table, halves, monkeypatch, ahead):
+def test_overlapped_batches_leave_every_archive_policy_and_payment_once(
+    table, halves, behind_inserts, monkeypatch, ahead
+):
     path, expected, total = table
     monkeypatch.setenv("INSURDESK_IMPORT_READER", ahead)
 
@@ -131,6 +149,10 @@ def test_overlapped_batches_leave_every_archive_policy_and_payment_once(table, h
         assert len(halves) == -(-total // BATCH) and {n.split("_")[0] for n in halves} == {"import-parts"}
     else:
         assert halves == []
+        # ... and on SQLite, its inserts ran in the write-behind helper.
+        assert {"customers_customer", "policies_policy", "policies_payment", "audit_auditentry"} <= set(
+            behind_inserts
+        )
     # One archive each, created once with its history and audit entry; the chain holds.
     assert Customer.objects.count() == len(expected["people"])
     assert Customer.history.filter(history_type="+").count() == len(expected["people"])
@@ -141,13 +163,14 @@ def test_overlapped_batches_leave_every_archive_policy_and_payment_once(table, h
     assert len(set(numbers)) == len(numbers)
 
 
-def test_one_batch_at_a_time_leaves_the_same(table, halves, monkeypatch):
+def test_one_batch_at_a_time_leaves_the_same(table, halves, behind_inserts, monkeypatch):
     path, expected, total = table
     monkeypatch.setenv("INSURDESK_IMPORT_OVERLAP", "0")
+    monkeypatch.setenv("INSURDESK_WRITE_BEHIND", "0")
 
     run = import_file(actor=None, path=path, batch_size=BATCH)
 
-    assert (run.status, run.processed, run.refused, halves) == (RunStatus.DONE, total, 0, [])
+    assert (run.status, run.processed, run.refused, halves, behind_inserts) == (RunStatus.DONE, total, 0, [], [])
     assert left_behind() == expected
     assert audit_verify().ok
 
