@@ -232,7 +232,7 @@ def _append(pending: list[PendingEntry]) -> _Appended:
         detail = _detail_text(p.detail)
         # What _canonical encodes, one list: its first seven items, the detail, the address.
         start = _ENCODER.encode([seq, at_text, who[0], who[1], p.action, ttype, tid])
-        body = f"{start[:-1]},{detail},{_ENCODER.encode(p.ip)}]"
+        body = f"{start[:-1]},{detail},{'null' if p.ip is None else _ENCODER.encode(p.ip)}]"
         h = hashlib.sha256(prev.encode() + body.encode()).hexdigest()
         rows.append((seq, at_column, who[0], who[1], p.action, ttype, tid, detail, p.ip, prev, h))
         details.append(p.detail)

@@ -255,23 +255,25 @@ def mismatch(policy: Policy, item: LegacyPolicy, product: Product | None) -> Fie
     )
 
 
-@lru_cache(maxsize=65536)  # an archive table repeats the same terms many times; this walks up to 116 dates
+@lru_cache(maxsize=65536)  # an archive table repeats the same terms many times
 def _terms(effective: date, expiry: date | None, mode: str) -> tuple[str, str, int]:
     """Return coverage term, payment term and number of instalments a legacy policy's dates imply."""
     per_year = 1 if mode == calc.SINGLE else calc.INSTALMENTS_PER_YEAR[mode]
     if expiry is None:
         coverage, months = "life", None
     else:
+        # The first n of 1–105 years, else of 1–11 months, that ends on the expiry or the day before.
+        # Only the year (month) of the expiry or of the day after can be it: those two are tried.
         coverage, months = "", None
-        for n in range(1, 106):
-            end = add_years(effective, n)
-            if expiry in (end, end - timedelta(days=1)):
+        after = expiry + timedelta(days=1)
+        for n in sorted({expiry.year - effective.year, after.year - effective.year}):
+            if 1 <= n <= 105 and add_years(effective, n) in (expiry, after):
                 coverage, months = f"{n}y", 12 * n
                 break
         if not coverage:
-            for n in range(1, 12):
-                end = add_months(effective, n)
-                if expiry in (end, end - timedelta(days=1)):
+            spans = {12 * (d.year - effective.year) + d.month - effective.month for d in (expiry, after)}
+            for n in sorted(spans):
+                if 1 <= n <= 11 and add_months(effective, n) in (expiry, after):
                     coverage, months = f"{n}m", n
                     break
         if not coverage:

@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from insurdesk.api.tests.client import as_user, error_codes
 from insurdesk.audit.models import AuditEntry
@@ -175,3 +177,43 @@ def test_the_migration_marks_earlier_imported_payments_unknown(nb, issued):
         "LG0001": "unknown",
         policy.policy_no: "transfer",  # money recorded here keeps its method
     }
+
+
+def _terms_by_walking(effective, expiry, mode):
+    """The terms as first written: walk 1–105 years, then 1–11 months (the reference)."""
+    from insurdesk.policies import calculations as calc
+    from insurdesk.products.calculations import add_months, add_years
+
+    per_year = 1 if mode == calc.SINGLE else calc.INSTALMENTS_PER_YEAR[mode]
+    coverage, months = "", None
+    for n in range(1, 106):
+        end = add_years(effective, n)
+        if expiry in (end, end - datetime.timedelta(days=1)):
+            coverage, months = f"{n}y", 12 * n
+            break
+    if not coverage:
+        for n in range(1, 12):
+            end = add_months(effective, n)
+            if expiry in (end, end - datetime.timedelta(days=1)):
+                coverage, months = f"{n}m", n
+                break
+    if not coverage:
+        coverage = f"{(expiry - effective).days + 1}d"
+    if mode == calc.SINGLE:
+        return coverage, "single", 1
+    payment_term = coverage if coverage.endswith("y") else "1y"
+    return coverage, payment_term, max(1, -(-(months or 12) * per_year // 12))
+
+
+@given(
+    st.dates(min_value=datetime.date(1950, 1, 1), max_value=datetime.date(2060, 12, 31)),
+    st.one_of(st.integers(0, 800), st.integers(0, 110).map(lambda y: 365 * y), st.integers(-3, 40_000)),
+    st.sampled_from(["single", "annual", "semiannual", "quarterly", "monthly"]),
+)
+def test_the_terms_are_those_the_walk_through_every_year_and_month_gives(effective, days, mode):
+    from insurdesk.policies.legacy import _terms
+
+    expiry = effective + datetime.timedelta(days=days)
+    if expiry <= effective:
+        return
+    assert _terms.__wrapped__(effective, expiry, mode) == _terms_by_walking(effective, expiry, mode)
