@@ -125,6 +125,17 @@ def looks_truncated(number: str | None) -> bool:
 
 def is_damaged_identity(value) -> bool:
     """Tell whether a raw identity cell is certainly damaged by Excel (for judging a whole column)."""
+    if (
+        type(value) is str
+        and len(value) == 18
+        and value.isascii()
+        and value[:17].isdigit()
+        and (value[17].isdigit() or value[17] in "Xx")
+        and not value.endswith("000")
+    ):
+        # The usual cell, read by the pre-pass for every row: seventeen ASCII digits and a check
+        # character are neither changed nor refused below, and only a trailing 000 could be damage.
+        return False
     try:
         s = identity_number(value)
     except Refused as exc:

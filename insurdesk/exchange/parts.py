@@ -213,11 +213,14 @@ class PartsHandler:
         # customer or as a party) are not found again, so they are counted once from here.
         self.dry_archived: set[str] = set()
         self._unit_ids: list[int] | None | bool = False  # the actor's units, looked up once
+        self._policy_no_index: int | None | bool = False  # the policy number's column, looked up once
 
     # -- the pre-pass: which policy numbers repeat --
 
     def prepass(self, cells: list) -> None:
-        index = self.importer.mapping.index_of("policy_no")
+        index = self._policy_no_index
+        if index is False:  # not looked up yet: once, not once a row
+            index = self._policy_no_index = self.importer.mapping.index_of("policy_no")
         if index is None or index >= len(cells) or cells[index] in (None, ""):
             return
         key = hash(clean_policy_no(cells[index]))

@@ -446,12 +446,8 @@ class _Importer:
             if parts is not None:
                 parts.prepass(cells)
             for i in identity_columns:
-                if (
-                    i not in damaged
-                    and i < len(cells)
-                    and not N.is_blank(cells[i])
-                    and N.is_damaged_identity(cells[i])
-                ):
+                # (A blank cell is not damaged: is_damaged_identity says so itself.)
+                if i not in damaged and i < len(cells) and N.is_damaged_identity(cells[i]):
                     damaged.add(i)
             key = cheap_key(cells[idx]) if idx < len(cells) else None
             if key is None:

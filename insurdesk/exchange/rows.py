@@ -158,7 +158,10 @@ def cheap_key(value) -> int | None:
     """Return an in-run key of a raw identity cell, for finding customers that occur in several rows."""
     if value is None or isinstance(value, bool):
         return None
-    s = clean_code(N.text(value) or "") if not isinstance(value, float) else repr(value)
+    if type(value) is str and value.isascii() and value.isalnum():
+        s = value.upper()  # what text and clean_code leave of ASCII letters and digits
+    else:
+        s = clean_code(N.text(value) or "") if not isinstance(value, float) else repr(value)
     if not s:
         return None
     if len(s) == 15 and s.isdigit():

@@ -209,3 +209,23 @@ def test_yes_and_no(typed, value):
 def test_gender_in_chinese_and_letters():
     assert [N.gender(g) for g in ("男", "女", "M", "f", "男性")] == ["M", "F", "M", "F", "M"]
     assert refused(N.gender, "未知") == "choice"
+
+
+class _Str(str):
+    """Text that is not exactly str: it takes the general path, not the pre-pass's shortcut."""
+
+
+_id_like = st.one_of(
+    st.from_regex(r"[0-9]{17}[0-9Xx]", fullmatch=True),
+    st.from_regex(r"[0-9]{15}000", fullmatch=True),
+    st.from_regex(r"[0-9]{13}[eE][0-9]{4}", fullmatch=True),
+    st.text(alphabet="0123456789Xx eE.+-*　１２", min_size=15, max_size=20),
+)
+
+
+@given(_id_like)
+def test_the_shortcuts_for_well_formed_cells_answer_as_the_general_path(value):
+    from insurdesk.exchange.rows import cheap_key
+
+    assert N.is_damaged_identity(value) == N.is_damaged_identity(_Str(value))
+    assert cheap_key(value) == cheap_key(_Str(value))
