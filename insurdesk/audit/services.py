@@ -151,19 +151,9 @@ def _written(pending: list[PendingEntry]) -> _Appended | None:
     return _append(pending)
 
 
-_COLUMNS = [
-    "seq",
-    "at",
-    "actor_id",
-    "actor_name",
-    "action",
-    "target_type",
-    "target_id",
-    "detail",
-    "ip",
-    "prev_hash",
-    "hash",
-]
+# An entry's columns, in the order of the rows _append writes (also what an export of the log shows).
+ENTRY_COLUMNS = ["seq", "at", "actor_id", "actor_name", "action", "target_type", "target_id", "detail", "ip",
+                 "prev_hash", "hash"]  # fmt: skip
 _LABELS: dict = {}  # model class -> "app_label.model_name"
 
 
@@ -237,7 +227,7 @@ def _append(pending: list[PendingEntry]) -> _Appended:
         rows.append((seq, at_column, who[0], who[1], p.action, ttype, tid, detail, p.ip, prev, h))
         details.append(p.detail)
         prev = h
-    keys = insert_values(AuditEntry, _COLUMNS, rows)
+    keys = insert_values(AuditEntry, ENTRY_COLUMNS, rows)
     if behind is not None:
         # Behind the inserts, in order; the next call of this transaction takes the head from here.
         table = AuditHead._meta.db_table
@@ -259,7 +249,7 @@ class _Appended:
         return len(self.keys)
 
     def entry(self, i: int) -> AuditEntry:
-        values = dict(zip(_COLUMNS, self.rows[i], strict=True))
+        values = dict(zip(ENTRY_COLUMNS, self.rows[i], strict=True))
         values.update(at=self.at, detail=_plain(self.details[i] or {}))
         entry = build(AuditEntry, id=self.keys[i], **values)
         entry._state.adding = False

@@ -112,8 +112,8 @@ class WriteBehind:
         size = max(1, self.limit // (len(columns) + 1))
         for start in range(0, len(rows), size):
             # The key in front of each row's values, flattened: transposed twice in C, not row by row.
-            columns = zip(*rows[start : start + size], strict=True)
-            params = list(chain.from_iterable(zip(keys[start : start + size], *columns, strict=True)))
+            transposed = zip(*rows[start : start + size], strict=True)
+            params = list(chain.from_iterable(zip(keys[start : start + size], *transposed, strict=True)))
             values = ", ".join([one] * min(size, len(rows) - start))
             self.queue(f'INSERT INTO "{table}" ({quoted}) VALUES {values}', params, table)
         return keys

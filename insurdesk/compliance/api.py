@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
+from insurdesk.audit.services import ENTRY_COLUMNS
 from insurdesk.common.errors import FieldError, NotFound
 from insurdesk.compliance.checks import CHECKS_BY_CODE
 from insurdesk.compliance.models import (
@@ -152,22 +153,7 @@ def list_audit(request, params: Query[AuditQuery]):
     numbers = archive_numbers_of(rows)
     items = [
         {
-            **{
-                f: getattr(e, f)
-                for f in (
-                    "seq",
-                    "at",
-                    "actor_id",
-                    "actor_name",
-                    "action",
-                    "target_type",
-                    "target_id",
-                    "detail",
-                    "ip",
-                    "prev_hash",
-                    "hash",
-                )
-            },
+            **{f: getattr(e, f) for f in ENTRY_COLUMNS},
             "archive_no": numbers.get(e.target_id) if e.target_type == CUSTOMER_TARGET else None,
         }
         for e in rows
