@@ -49,9 +49,15 @@ def entry_hash(prev_hash: str, *, at_text=None, **fields) -> str:
     return hashlib.sha256(prev_hash.encode() + _canonical(**fields, at_text=at_text)).hexdigest()
 
 
+_LABELS: dict = {}  # model class -> "app_label.model_name"
+
+
 def _target(target, target_type, target_id):
     if target is not None:
-        return f"{target._meta.app_label}.{target._meta.model_name}", str(target.pk)
+        label = _LABELS.get(type(target))
+        if label is None:
+            label = _LABELS[type(target)] = f"{target._meta.app_label}.{target._meta.model_name}"
+        return label, str(target.pk)
     return target_type or "", str(target_id or "")
 
 
@@ -154,7 +160,6 @@ def _written(pending: list[PendingEntry]) -> _Appended | None:
 # An entry's columns, in the order of the rows _append writes (also what an export of the log shows).
 ENTRY_COLUMNS = ["seq", "at", "actor_id", "actor_name", "action", "target_type", "target_id", "detail", "ip",
                  "prev_hash", "hash"]  # fmt: skip
-_LABELS: dict = {}  # model class -> "app_label.model_name"
 
 
 def _detail_text(detail) -> str:
@@ -204,17 +209,10 @@ def _append(pending: list[PendingEntry]) -> _Appended:
     at_text = _at_text(now)  # every entry of the call has the same time
     at_column = AuditEntry._meta.get_field("at").get_db_prep_save(now, connection)
     actors: dict[int, tuple] = {}
-    rows, details = [], []
+    rows = []
     for p in pending:
         seq += 1
-        target = p.target
-        if target is not None:
-            label = _LABELS.get(type(target))
-            if label is None:
-                label = _LABELS[type(target)] = f"{target._meta.app_label}.{target._meta.model_name}"
-            ttype, tid = label, str(target.pk)
-        else:
-            ttype, tid = p.target_type or "", str(p.target_id or "")
+        ttype, tid = _target(p.target, p.target_type, p.target_id)
         who = actors.get(id(p.actor))
         if who is None:
             actor = p.actor if p.actor is not None and getattr(p.actor, "is_authenticated", False) else None
@@ -225,7 +223,6 @@ def _append(pending: list[PendingEntry]) -> _Appended:
         body = f"{start[:-1]},{detail},{'null' if p.ip is None else _ENCODER.encode(p.ip)}]"
         h = hashlib.sha256(prev.encode() + body.encode()).hexdigest()
         rows.append((seq, at_column, who[0], who[1], p.action, ttype, tid, detail, p.ip, prev, h))
-        details.append(p.detail)
         prev = h
     keys = insert_values(AuditEntry, ENTRY_COLUMNS, rows)
     if behind is not None:
