@@ -41,7 +41,8 @@ class ContactLog(models.Model):
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History is read by contact (`id`); the copied fields' lookup indexes are not made (see Customer).
+    history = HistoricalRecords(excluded_fields=["updated_at"], no_db_index=["customer", "policy", "author"])
 
     class Meta:
         verbose_name = "沟通记录"

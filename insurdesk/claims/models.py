@@ -66,7 +66,10 @@ class Claim(models.Model):
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History is read by claim (`id`); the copied fields' lookup indexes are not made (see Customer).
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"], no_db_index=["claim_no", "policy", "claimant", "created_by"]
+    )
 
     class Meta:
         verbose_name = "理赔"
