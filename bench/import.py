@@ -170,6 +170,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def written_bytes() -> float:
+    """Bytes this process has written with write(2) and its kin (Linux's /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/io") as f:
+            return float(next(line.split()[1] for line in f if line.startswith("wchar:")))
+    except (OSError, StopIteration):
+        return 0.0
+
+
 def reset_peak() -> None:
     """Start the peak over at the current size (Linux ≥ 4.0: clear_refs 5), so it is the import's own."""
     try:
@@ -434,12 +443,14 @@ def run_import(path: Path, batch_size: int) -> dict:
 
     marks: list[tuple[int, float]] = []  # (rows done, wall clock) at each committed batch
     cpu_marks: list[tuple[int, float]] = []  # (rows done, this process's CPU time)
+    io_marks: list[tuple[int, float]] = []  # (rows done, bytes this process has written to files)
     last_print = [0.0, 0, 0.0, 0.0]  # when, rows, wall, CPU at the last line printed
 
     def progress(run):
         now, cpu_now = time.perf_counter(), time.process_time()
         marks.append((run.processed, now))
         cpu_marks.append((run.processed, cpu_now))
+        io_marks.append((run.processed, written_bytes()))
         if now - last_print[0] > 30 or run.status == "done":
             _, rows_before, wall_before, cpu_before = last_print
             done = run.processed - rows_before
@@ -461,9 +472,11 @@ def run_import(path: Path, batch_size: int) -> dict:
     # and shared out over the rows where a window is compared with the peer.
     loop_start = next((t for n, t in marks if n == 0), started)
     loop_cpu = next((t for n, t in cpu_marks if n == 0), cpu_started)
+    loop_io = next((b for n, b in io_marks if n == 0), 0.0)
     prepass, prepass_cpu = loop_start - started, loop_cpu - cpu_started
     marks = [m for m in marks if m[0] > 0] or marks
     cpu_marks = [m for m in cpu_marks if m[0] > 0] or cpu_marks
+    io_marks = [m for m in io_marks if m[0] > 0] or io_marks
     last = run.processed - 100_000
     first_10k = _window(marks, loop_start, 0, 10_000)
     if first_10k and run.processed:
@@ -490,6 +503,9 @@ def run_import(path: Path, batch_size: int) -> dict:
         "last_100k": _window(marks, loop_start, last, run.processed),
         "first_100k_cpu": _window(cpu_marks, loop_cpu, 0, 100_000),
         "last_100k_cpu": _window(cpu_marks, loop_cpu, last, run.processed),
+        # KB the importing process wrote (SQLite: its log and checkpoints) per row in those windows.
+        "first_100k_kb_per_row": _per_row(io_marks, loop_io, 0, 100_000),
+        "last_100k_kb_per_row": _per_row(io_marks, loop_io, last, run.processed),
         "first_10k": first_10k,
         # When each of the first 10,000 rows' batches was committed, in seconds from the loop's start.
         "first_batches": [(n, round(t - loop_start, 3)) for n, t in marks if n <= 10_000],
@@ -505,6 +521,14 @@ def _at(marks, started, rows: int) -> float:
             return prev[1] + (t - prev[1]) * ((rows - prev[0]) / span if span else 1)
         prev = (done, t)
     return prev[1]
+
+
+def _per_row(marks, started, a: int, b: int) -> float | None:
+    """Return KB per row between rows `a` and `b` of a (rows, bytes) series."""
+    a = max(a, 0)
+    if b <= a or not marks or b > marks[-1][0]:
+        return None
+    return (_at(marks, started, b) - _at(marks, started, a)) / (b - a) / 1024
 
 
 def _window(marks, started, a: int, b: int) -> float | None:
@@ -705,7 +729,8 @@ def main(argv=None) -> None:
         f"{imp['rate']:,.0f} rows/s (pre-pass {imp['prepass_seconds']:.0f} s); "
         f"first 100k {imp['first_100k'] or 0:,.0f}, last 100k "
         f"{imp['last_100k'] or 0:,.0f} rows/s (per CPU-second {imp['first_100k_cpu'] or 0:,.0f} and "
-        f"{imp['last_100k_cpu'] or 0:,.0f}); created {imp['created']:,}, merged {imp['merged']:,}, "
+        f"{imp['last_100k_cpu'] or 0:,.0f}; written {imp['first_100k_kb_per_row'] or 0:.1f} and "
+        f"{imp['last_100k_kb_per_row'] or 0:.1f} KB a row); created {imp['created']:,}, merged {imp['merged']:,}, "
         f"refused {imp['refused']:,}; peak memory {figures['peak_mb']:.0f} MB "
         f"(reader process {imp['reader_peak_mb'] or 0:.0f} MB); "
         f"CPU {imp['cpu_seconds']:,.0f} s = {imp['cpu_rate']:,.0f} rows per CPU-second",
