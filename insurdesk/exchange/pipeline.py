@@ -88,6 +88,7 @@ from insurdesk.org.policy import can
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+_GROUP = 8  # SQLite: batches committed together (_Importer._group_size)
 # Columns whose values repeat down a file (dates, amounts, products, choices) are converted once per
 # distinct text; the conversion depends on nothing but the text and the column.
 _MEMO_KINDS = frozenset({"text", "code", "choice", "gender", "date", "amount", "capital", "int", "bool",
@@ -492,6 +493,8 @@ class _Importer:
             self.progress(run)
         if self._overlapping():
             self._loop_overlapped(source)
+        elif (group := self._group_size()) > 1:
+            self._loop_grouped(source, group)
         else:
             for batch in source:
                 self._commit(batch)
@@ -519,6 +522,39 @@ class _Importer:
                 )
         if self.progress is not None:
             self.progress(run)
+
+    # -- batches grouped in a transaction (SQLite) --
+
+    def _group_size(self) -> int:
+        """Batches committed together on SQLite; one elsewhere.
+
+        On SQLite a commit writes every page its transaction changed to the log, and an archive's
+        random-order indexes (identity and mobile hashes, names) change one page per new archive
+        once they outgrow the page cache: committing every 1,000 rows wrote most of those pages
+        again at every commit. Each batch stays a savepoint of its own, so the reader's batches and
+        the writer's memory are those of one batch; only the commit, and what a killed run redoes,
+        span the group (docs/decisions/0010).
+        """
+        connection = connections[DEFAULT_DB_ALIAS]
+        if connection.vendor != "sqlite" or self.run_record.dry_run or connection.in_atomic_block:
+            return 1
+        value = os.environ.get("INSURDESK_IMPORT_GROUP", "").strip()
+        return int(value) if value.isdigit() else _GROUP
+
+    def _loop_grouped(self, source: Iterator[list[Row]], group: int) -> None:
+        batches = iter(source)
+        more = True
+        while more:
+            more = written = 0
+            with transaction.atomic():
+                for batch in batches:
+                    self._commit(batch, grouped=True)
+                    written += 1
+                    if written == group:
+                        more = True
+                        break
+            if written:
+                self._committed()
 
     # -- batches overlapped (PostgreSQL) --
 
@@ -649,7 +685,8 @@ class _Importer:
         if batch:
             yield batch
 
-    def _commit(self, batch: list[Row]) -> None:
+    def _commit(self, batch: list[Row], *, grouped: bool = False) -> None:
+        """Write one batch in its transaction (or, `grouped`, in a savepoint of the group's)."""
         run = self.run_record
         with transaction.atomic():
             if run.dry_run:
@@ -664,6 +701,14 @@ class _Importer:
                 with write_behind():  # SQLite: its inserts run beside the batch's Python
                     outcome = self._write(batch)
             self._record(batch, outcome)
+        if grouped:
+            run.refresh_from_db()  # for the next batch; the progress is shown after the commit
+        else:
+            self._committed()
+
+    def _committed(self) -> None:
+        """After a commit: wake the log's checkpointer, show the committed rows."""
+        run = self.run_record
         self.checkpoints.committed()
         run.refresh_from_db()
         if self.progress is not None:

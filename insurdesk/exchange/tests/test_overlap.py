@@ -100,7 +100,9 @@ def left_behind() -> dict:
 
 
 @pytest.fixture
-def table(root_unit, tmp_path):
+def table(root_unit, tmp_path, monkeypatch):
+    # Each batch its own transaction on SQLite too (batches grouped in one commit: test_grouped).
+    monkeypatch.setenv("INSURDESK_IMPORT_GROUP", "1")
     rows, expected = archive_rows()
     return write_csv(tmp_path / "archive.csv", HEADERS, rows), expected, len(rows)
 

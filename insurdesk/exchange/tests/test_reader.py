@@ -164,6 +164,7 @@ def test_values_cleaned_ahead_are_used_only_while_the_row_and_the_terms_are_the_
 @fork_only
 def test_a_reader_that_fails_stops_the_import_and_keeps_what_was_committed(root_unit, monkeypatch):
     monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    monkeypatch.setenv("INSURDESK_IMPORT_GROUP", "1")  # what is committed: each batch (SQLite groups them)
     read_cells = _Importer._read_cells
 
     def broken(self, number, cells):
@@ -187,6 +188,7 @@ def test_a_reader_that_fails_stops_the_import_and_keeps_what_was_committed(root_
 @fork_only
 def test_a_reader_alive_but_silent_is_stopped_instead_of_waited_for(root_unit, monkeypatch):
     monkeypatch.setenv("INSURDESK_IMPORT_READER", "1")
+    monkeypatch.setenv("INSURDESK_IMPORT_GROUP", "1")  # what is committed: each batch (SQLite groups them)
     monkeypatch.setattr(reader, "_STALL", 2.0)
     read_cells = _Importer._read_cells
 
