@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -88,7 +89,14 @@ from insurdesk.org.policy import can
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-_GROUP = 8  # SQLite: batches committed together (_Importer._group_size)
+_GROUP = 1  # SQLite: batches committed together by default (_Importer._group_size)
+_HOLD = 3.0  # SQLite: seconds after which a group is committed however few batches it has
+# SQLite: how long the import leaves the write lock free after a group's commit. Another connection
+# waiting for the lock (a user saving a form) sleeps in SQLite's busy handler and tries again at
+# most 100 ms later; without the gap the import took the lock back within a millisecond of each
+# commit, and three of four such writers failed with "database is locked" after 20 s.
+_GAP = 0.11
+_GIVE_WAY_AFTER = 2.0  # SQLite: seconds of writing after which a commit is followed by the gap
 # Columns whose values repeat down a file (dates, amounts, products, choices) are converted once per
 # distinct text; the conversion depends on nothing but the text and the column.
 _MEMO_KINDS = frozenset({"text", "code", "choice", "gender", "date", "amount", "capital", "int", "bool",
@@ -301,6 +309,8 @@ class _Importer:
         self.checkpoints = WalCheckpointer()  # runs around the loop (SQLite only); committed() wakes it
         self.terms: tuple | None = None  # what cleaning ahead depends on (customers.bulk.Ready), set in run()
         self._met_ahead: set[int] = set()  # the reader's: repeated customers whose first row it has cleaned
+        self._sqlite = connections[DEFAULT_DB_ALIAS].vendor == "sqlite"
+        self._gave_way = time.monotonic()  # when the write lock was last left free (_give_way)
 
     # -- set-up --
 
@@ -491,6 +501,7 @@ class _Importer:
         run = self.run_record
         if self.progress is not None:
             self.progress(run)
+        self._gave_way = time.monotonic()
         if self._overlapping():
             self._loop_overlapped(source)
         elif (group := self._group_size()) > 1:
@@ -526,14 +537,15 @@ class _Importer:
     # -- batches grouped in a transaction (SQLite) --
 
     def _group_size(self) -> int:
-        """Batches committed together on SQLite; one elsewhere.
+        """Batches committed together on SQLite (INSURDESK_IMPORT_GROUP, default 1); one elsewhere.
 
         On SQLite a commit writes every page its transaction changed to the log, and an archive's
         random-order indexes (identity and mobile hashes, names) change one page per new archive
-        once they outgrow the page cache: committing every 1,000 rows wrote most of those pages
-        again at every commit. Each batch stays a savepoint of its own, so the reader's batches and
-        the writer's memory are those of one batch; only the commit, and what a killed run redoes,
-        span the group (docs/decisions/0010).
+        once they outgrow the page cache: grouping eight batches halved the bytes written in the
+        first 100,000 rows. It did not make a million-row import faster on this machine's disk
+        (docs/decisions/0010), so it is a setting for disks where writing costs more. Each batch
+        stays a savepoint of its own, so the reader's batches and the writer's memory are those of
+        one batch; only the commit, and what a killed run redoes, span the group.
         """
         connection = connections[DEFAULT_DB_ALIAS]
         if connection.vendor != "sqlite" or self.run_record.dry_run or connection.in_atomic_block:
@@ -542,15 +554,17 @@ class _Importer:
         return int(value) if value.isdigit() else _GROUP
 
     def _loop_grouped(self, source: Iterator[list[Row]], group: int) -> None:
+        """Commit `group` batches at a time, or what was written in _HOLD seconds."""
         batches = iter(source)
         more = True
         while more:
             more = written = 0
             with transaction.atomic():
+                began = time.monotonic()
                 for batch in batches:
                     self._commit(batch, grouped=True)
                     written += 1
-                    if written == group:
+                    if written == group or time.monotonic() - began >= _HOLD:
                         more = True
                         break
             if written:
@@ -707,12 +721,15 @@ class _Importer:
             self._committed()
 
     def _committed(self) -> None:
-        """After a commit: wake the log's checkpointer, show the committed rows."""
+        """After a commit: wake the log's checkpointer, show the committed rows, give way (SQLite)."""
         run = self.run_record
         self.checkpoints.committed()
         run.refresh_from_db()
         if self.progress is not None:
             self.progress(run)
+        if self._sqlite and time.monotonic() - self._gave_way >= _GIVE_WAY_AFTER:
+            _give_way()
+            self._gave_way = time.monotonic()
 
     def _record(self, batch: list[Row], outcome: _Outcome) -> None:
         """Add a batch's problems and counts to its run, in the batch's transaction."""
@@ -1282,6 +1299,16 @@ class _Importer:
             out.merged += len(rows) - 1
             for w in warnings.get(index, ()):
                 self._column_issue(rows[0], _id_field(self.kind), None, "warning", w, IssueLevel.WARNING)
+
+
+def _give_way() -> None:
+    """Leave SQLite's write lock free long enough for a waiting writer to take it (see _GAP).
+
+    Nothing in SQLite tells whether a writer is waiting, so the gap is taken after each commit that
+    ends two seconds or more of writing (every five or so batches, or every group); the reader
+    process and the log's checkpoint go on meanwhile: it costs about 5 % of a large import's time.
+    """
+    time.sleep(_GAP)
 
 
 def _label(key: str, template: str) -> str:

@@ -107,3 +107,32 @@ def test_the_group_size(root_unit, monkeypatch, setting, dry_run, in_transaction
         got = importer._group_size()
 
     assert got == (size if SQLITE else 1)
+
+
+@pytest.mark.parametrize("group", ["1", "3"])
+def test_the_import_leaves_the_write_lock_free_between_commits(table, monkeypatch, group):
+    """SQLite: after a commit that ends enough writing, the import sleeps outside any transaction.
+
+    That is when another connection waiting for SQLite's one write lock (a user's save) takes it:
+    its busy handler tries again every 100 ms, and without the gap a long import took the lock back
+    within a millisecond of each commit (test_kill: a user can save while an import runs).
+    """
+    path, expected, total = table
+    monkeypatch.setenv("INSURDESK_IMPORT_GROUP", group)
+    monkeypatch.setattr(pipeline, "_GIVE_WAY_AFTER", 0.0)  # after every commit
+    gaps = []
+
+    def spy():
+        raw = connection.connection
+        gaps.append((connection.in_atomic_block, raw is not None and raw.in_transaction))
+
+    monkeypatch.setattr(pipeline, "_give_way", spy)
+    run = import_file(actor=None, path=path, batch_size=BATCH)
+
+    assert run.status == RunStatus.DONE and left_behind() == expected
+    if SQLITE:
+        batches = -(-total // BATCH)
+        assert len(gaps) == -(-batches // int(group))  # one after each commit
+        assert set(gaps) == {(False, False)}  # the lock is free: no transaction is open
+    else:
+        assert gaps == []  # PostgreSQL locks rows, not the database
