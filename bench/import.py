@@ -592,7 +592,9 @@ def _empty_copy(model, *, foreign_keys: bool = True) -> tuple[str, list[str]]:
     return copy, columns
 
 
-def run_limit(input_rows: int, batch_size: int, before: dict, after: dict, *, foreign_keys: bool = True) -> dict:
+def run_limit(
+    input_rows: int, batch_size: int, before: dict, after: dict, *, foreign_keys: bool = True
+) -> dict:
     """The limit: every record the import wrote, in every table, written again by plain bulk SQL.
 
     Each table the import added rows to (archives, their history, policies, payments, claims,
@@ -751,7 +753,8 @@ def main(argv=None) -> None:
     # Only SQLite's writes are the importing process's own; PostgreSQL's server writes its files.
     written = (
         f"; written {imp['first_100k_kb_per_row'] or 0:.1f} and {imp['last_100k_kb_per_row'] or 0:.1f} KB a row"
-        if connection.vendor == "sqlite" else ""
+        if connection.vendor == "sqlite"
+        else ""
     )
     print(
         f"import (validation, encryption, history, audit): {imp['processed']:,} rows in {imp['seconds']:,.0f} s = "
