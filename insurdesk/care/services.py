@@ -152,7 +152,7 @@ def contacts_import(*, actor, items: list[ContactImport]) -> ImportResult:
     if not items:
         return result
     existing: dict[tuple, ContactLog] = {}
-    for log in ContactLog.objects.filter(customer_id__in={i.customer_id for i in items}).defer("content"):
+    for log in ContactLog.objects.filter(customer_id__any_of={i.customer_id for i in items}).defer("content"):
         existing.setdefault((log.customer_id, log.contacted_on, log.channel, log.content_hash), log)
     new: list[tuple[int, ContactLog]] = []
     batch_keys: set[tuple] = set()

@@ -194,7 +194,8 @@ def claims_check(*, actor, items: list[ClaimImport]) -> dict[int, list[FieldErro
     """Return, by item index, why claims of an import would be refused; nothing is written."""
     refused: dict[int, list[FieldError]] = {}
     existing = {}
-    for c in Claim.objects.filter(policy_id__in={i.policy_id for i in items if i.policy_id}).order_by("id"):
+    policies = {i.policy_id for i in items if i.policy_id}
+    for c in Claim.objects.filter(policy_id__any_of=policies).order_by("id"):
         existing.setdefault((c.policy_id, c.reported_on), c)
     for index, item in enumerate(items):
         clean, errors = clean_claim(
@@ -225,7 +226,7 @@ def claims_import(*, actor, items: list[ClaimImport]) -> ImportResult:
     if not items:
         return result
     existing = {}
-    for c in Claim.objects.filter(policy_id__in={i.policy_id for i in items}).order_by("id"):
+    for c in Claim.objects.filter(policy_id__any_of={i.policy_id for i in items}).order_by("id"):
         existing.setdefault((c.policy_id, c.reported_on), c)
     new: list[tuple[int, ClaimImport]] = []
     for index, item in enumerate(items):

@@ -354,9 +354,10 @@ def _write_batch_once(ctx: _Context, kind: str, batch: list[_Row], *, look: bool
     hashes = [row.customer.id_hash for row in batch] if look else []
     existing = {}
     for i in range(0, len(hashes), _ID_LOOKUP_CHUNK):
-        for h, archive_no, unit_id, agent_id in Customer.objects.filter(
-                id_hash__in=hashes[i:i + _ID_LOOKUP_CHUNK]).values_list("id_hash", "archive_no", "unit_id",
-                                                                         "agent_id"):
+        chunk = hashes[i : i + _ID_LOOKUP_CHUNK]
+        for h, archive_no, unit_id, agent_id in Customer.objects.filter(id_hash__any_of=chunk).values_list(
+            "id_hash", "archive_no", "unit_id", "agent_id"
+        ):
             existing[h] = (archive_no, unit_id, agent_id)
     refused, written = [], []
     for row in batch:

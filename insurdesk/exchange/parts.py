@@ -432,10 +432,10 @@ class PartsHandler:
             return
         self._check_parties(live)
         numbers = {r.parts.policy.policy_no for r in live if r.parts.policy and r.parts.policy.policy_no}
-        existing = {p.policy_no: p for p in Policy.objects.filter(policy_no__in=numbers)}
+        existing = {p.policy_no: p for p in Policy.objects.filter(policy_no__any_of=numbers)}
         owners = dict(
             Customer.objects.filter(
-                pk__in={i for p in existing.values() for i in (p.policyholder_id, p.insured_id) if i}
+                pk__any_of={i for p in existing.values() for i in (p.policyholder_id, p.insured_id) if i}
             ).values_list("id_hash", "pk")
         )
         # Identities as the services compare them: archive ids, or a stand-in for one not archived yet.
@@ -558,7 +558,7 @@ class PartsHandler:
         keys = sorted({k for _, p in named for k in p.keys})
         archived: dict[str, tuple] = {}
         for i in range(0, len(keys), 500):
-            for found in Customer.objects.filter(id_hash__in=keys[i : i + 500]).values_list(
+            for found in Customer.objects.filter(id_hash__any_of=keys[i : i + 500]).values_list(
                 "id_hash", "pk", "name", "unit_id", "agent_id"
             ):
                 archived[found[0]] = found

@@ -1126,7 +1126,7 @@ class _Importer:
     def _existing(self, keys: list[str]) -> dict[str, Customer]:
         found = {}
         for i in range(0, len(keys), 500):
-            for c in Customer.objects.filter(id_hash__in=keys[i : i + 500]):
+            for c in Customer.objects.filter(id_hash__any_of=keys[i : i + 500]):
                 found[c.id_hash] = c
         return found
 

@@ -321,13 +321,13 @@ def policies_import_legacy(
     catalogue = catalogue or Catalogue()
     today = today or timezone.localdate()
     numbers = {clean_policy_no(i.policy_no) for i in items}
-    existing = {p.policy_no: p for p in Policy.objects.filter(policy_no__in=numbers)}
+    existing = {p.policy_no: p for p in Policy.objects.filter(policy_no__any_of=numbers)}
     wanted = {pk for i in items for pk in (i.customer_id, i.policyholder_id, i.insured_id) if pk is not None}
     # (unit, agent) by archive id: tuples, not instances (Model.__init__ of a deferred-field instance
     # costs more than the query a row).
     customers = {
         pk: (unit_id, agent_id)
-        for pk, unit_id, agent_id in Customer.objects.filter(pk__in=wanted).values_list(
+        for pk, unit_id, agent_id in Customer.objects.filter(pk__any_of=wanted).values_list(
             "pk", "unit_id", "agent_id"
         )
     }
@@ -509,12 +509,12 @@ def payments_import_legacy(*, actor, items: list[LegacyPayment], today: date | N
         p.pk: p
         # Rows, not instances: django-fsm reads the state of every Policy it builds (a query each
         # when deferred), and these few columns are all a payment needs.
-        for p in Policy.objects.filter(pk__in={i.policy_id for i in items}).values_list(
+        for p in Policy.objects.filter(pk__any_of={i.policy_id for i in items}).values_list(
             "pk", "policy_no", "unit_id", "agent_id", "application_id", named=True
         )
     }
     seen = set(
-        Payment.objects.filter(policy_id__in=list(policies), kind=PaymentKind.PREMIUM).values_list(
+        Payment.objects.filter(policy_id__any_of=list(policies), kind=PaymentKind.PREMIUM).values_list(
             "policy_id", "paid_on", "amount"
         )
     )
