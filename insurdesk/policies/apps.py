@@ -7,6 +7,6 @@ class PoliciesConfig(AppConfig):
     verbose_name = "保单与缴费"
 
     def ready(self):
-        from insurdesk.policies import hooks
+        from insurdesk.policies import daily, hooks  # noqa: F401  (daily registers its duties)
 
         hooks.connect()
