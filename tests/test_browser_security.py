@@ -97,11 +97,14 @@ def test_the_main_pages_raise_no_content_security_policy_violation(
 
     bad = {url: v for url, (status, v) in seen.items() if v}
     assert not bad, f"content security policy violations: {bad}"
-    assert all(status in (200, 404) for status, _ in seen.values()), seen
+    # The clerk's own archives open (a scope bug that hid them would answer 404); only the page asked
+    # for a missing archive is the 404 page.
+    missing = base + "/customers/999999999/"
+    assert {url: status for url, (status, _) in seen.items() if status != 200} == {missing: 404}, seen
 
     # The listener does catch a violation: an inline style attribute is refused.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div style=\"color:red\">x</div>')")
-    page.wait_for_timeout(200)
+    page.wait_for_function("window.__csp.some(v => v.includes('style-src'))")  # the event, not a delay
     assert any("style-src" in v for v in watch.violations())
 
 

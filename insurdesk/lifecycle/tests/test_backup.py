@@ -9,7 +9,6 @@ before anything is touched, with a message naming what failed.
 import io
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -203,14 +202,29 @@ def test_a_backup_taken_while_customers_are_written_restores_consistent(scratch,
     assert result["problems"] == [] and result["customers"] >= 20
 
 
+KILL_AT = 4 * CHUNK_BYTES  # the backup is killed once its .partial file holds at least this much
+
+
+def _stopped(pid: int) -> None:
+    """Stop the process and return once it is stopped (waitpid reports it), not after a guessed time."""
+    os.kill(pid, signal.SIGSTOP)
+    _, status = os.waitpid(pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"the backup ended instead of stopping (status {status})"
+
+
 @pytest.mark.parametrize("backend", backends())
 def test_a_backup_killed_midway_leaves_no_backup_behind(scratch, backend, tmp_path):
+    """Killed while .partial holds KILL_AT bytes of a much larger backup: no backup, a damaged partial.
+
+    The backup runs in short steps (SIGCONT … SIGSTOP) and the size of .partial is read while it is
+    stopped, so the kill lands exactly at the state observed, however loaded the machine is.
+    """
     site = scratch(backend)
     site.files.mkdir()
     big = site.files / "big.bin"
-    big.write_bytes(os.urandom(12 * CHUNK_BYTES))
+    big.write_bytes(os.urandom(24 * CHUNK_BYTES))
     path = tmp_path / "killed.idbk"
-    rng = random.Random(5)
+    partial = path.with_name(path.name + ".partial")
     backup = subprocess.Popen(
         [sys.executable, "-m", "insurdesk.cli", "backup", str(path)],
         cwd=ROOT,
@@ -218,18 +232,26 @@ def test_a_backup_killed_midway_leaves_no_backup_behind(scratch, backend, tmp_pa
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(rng.uniform(0.8, 1.6))
-    backup.send_signal(signal.SIGKILL)
-    backup.wait()
-    if path.exists():  # it finished first: then it is whole
-        assert site.run("restore", str(path), "--check").returncode == 0
-    partial = path.with_name(path.name + ".partial")
-    if partial.exists():
-        proc = site.run("restore", str(partial), "--check", check=False)
-        # Killed after its last byte but before the rename, the partial file is whole (and still not
-        # a backup by its name); killed earlier, the check must call it damaged.
-        whole = proc.returncode == 0 and "backup verified" in proc.stdout
-        assert whole or (proc.returncode != 0 and "error restore" in proc.stderr)
+    try:
+        _stopped(backup.pid)
+        seen = 0
+        while seen < KILL_AT:
+            os.kill(backup.pid, signal.SIGCONT)
+            time.sleep(0.005)  # one step of the backup's work, not a wait for a state
+            _stopped(backup.pid)
+            assert not path.exists(), "the backup finished before .partial reached KILL_AT bytes"
+            seen = partial.stat().st_size if partial.exists() else 0
+        backup.send_signal(signal.SIGKILL)
+    finally:
+        if backup.returncode is None:
+            backup.kill()
+        backup.wait()
+    assert backup.returncode == -signal.SIGKILL  # died by the kill, not by an error of its own
+    # The branch tested: killed midway through the files, before the last byte and the rename.
+    assert not path.exists()
+    assert KILL_AT <= partial.stat().st_size == seen < big.stat().st_size
+    proc = site.run("restore", str(partial), "--check", check=False)
+    assert proc.returncode != 0 and "error restore" in proc.stderr and "backup verified" not in proc.stdout
 
 
 def test_the_restored_database_takes_new_writes(round_trip):
