@@ -400,7 +400,11 @@ def got_through(key: str, urls, response, *, api: bool = False) -> bool:
     if status in THROUGH:
         return True
     if status == 404:
-        return urls.partial or key in MISSING_PART
+        # Never the caller's own record: only a sub-record the builder left missing may be not found,
+        # and the API names it (a page answers a missing sub-record with its own message instead).
+        if key in MISSING_PART:
+            return True
+        return bool(urls.partial) and api and response.json()["errors"][0]["field"] in urls.partial
     if status == 403 and key in DOMAIN_REFUSALS:
         return not api or response.json()["errors"][0]["code"] != "forbidden"
     return False
@@ -420,7 +424,7 @@ class Urls:
     missing: dict
     inside: dict | None = None
     outside: dict | None = None
-    partial: bool = False  # inside names a missing sub-record
+    partial: tuple[str, ...] = ()  # the URL parameters naming a sub-record that is not built
 
 
 def _fill(names, values: dict | None, key: str) -> dict | None:
@@ -457,7 +461,7 @@ def urls_for(key: str, access: Access, names: tuple[str, ...], world, user) -> U
     if user is None:  # anonymous: no record is built, the missing one is enough
         return Urls(missing=_missing(names, None))
     inside, outside = build(world, user, True), build(world, user, False)
-    partial = bool(inside) and any(inside.get(n) is None for n in names)
+    partial = tuple(n for n in names if inside and inside.get(n) is None)
 
     def stand_in(values):  # a sub-record not built is named by a missing id
         return None if values is None else {k: (MISSING_ID if v is None else v) for k, v in values.items()}
