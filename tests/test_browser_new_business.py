@@ -39,12 +39,27 @@ def test_an_application_goes_from_entry_to_a_paid_policy_on_both_archives(
     make_user("reviewer", "SZ", username="reviewer_huang")
     make_user("underwriter", "SZ", username="uw_wu")
     agent = make_user("agent", "SZ", username="agent_chen")
-    husband, _ = customer_create(actor=None, kind="individual", data={
-        "name": "张伟", "id_number": make_resident_id(datetime.date(1980, 5, 6), "M", seq=11),
-        "unit_id": units["SZ"].pk, "agent_id": agent.pk, "occupation_class": 1})
-    wife, _ = customer_create(actor=None, kind="individual", data={
-        "name": "李芳", "id_number": make_resident_id(datetime.date(1982, 7, 8), "F", seq=12),
-        "unit_id": units["SZ"].pk, "occupation_class": 1})
+    husband, _ = customer_create(
+        actor=None,
+        kind="individual",
+        data={
+            "name": "张伟",
+            "id_number": make_resident_id(datetime.date(1980, 5, 6), "M", seq=11),
+            "unit_id": units["SZ"].pk,
+            "agent_id": agent.pk,
+            "occupation_class": 1,
+        },
+    )
+    wife, _ = customer_create(
+        actor=None,
+        kind="individual",
+        data={
+            "name": "李芳",
+            "id_number": make_resident_id(datetime.date(1982, 7, 8), "F", seq=12),
+            "unit_id": units["SZ"].pk,
+            "occupation_class": 1,
+        },
+    )
     page = chromium_page
     yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
 
@@ -84,6 +99,30 @@ def test_an_application_goes_from_entry_to_a_paid_policy_on_both_archives(
     # Clerk B re-keys the key fields blind (二次录入) and types 50000 for the 500,000 sum insured.
     sign_in(page, base, "clerk_zheng")
     page.goto(f"{base}/applications/{app.pk}/second-entry/")
+    expect(page.get_by_role("heading", name="二次录入")).to_be_visible()
+    # Blind: nothing the first clerk keyed is on the page, neither as text nor in a field.
+    form = page.locator("form").filter(has=page.get_by_role("button", name="提交二次录入"))
+    keyed = form.evaluate(
+        "f => [...f.querySelectorAll('input:not([type=hidden]):not([type=checkbox]), textarea')]"
+        ".filter(e => e.value !== '').map(e => e.name + '=' + e.value)"
+    )
+    assert keyed == [], keyed
+    selected = form.evaluate(
+        "f => [...f.querySelectorAll('select')].filter(e => e.value !== '').map(e => e.name)"
+    )
+    assert selected == [], selected
+    shown = page.locator("main").inner_text()
+    for first_value in (
+        "张伟",
+        "李芳",
+        husband.id_number,
+        wife.id_number,
+        "500000",
+        "12000",
+        "15000",
+        "王小明",
+    ):
+        assert first_value not in shown, f"the blind second entry shows the first entry's {first_value!r}"
     page.locator("#id_ph_name").fill("张伟")
     page.locator("#id_ph_id_number").fill(husband.id_number)
     page.locator("#id_ins_name").fill("李芳")
@@ -100,7 +139,11 @@ def test_an_application_goes_from_entry_to_a_paid_policy_on_both_archives(
     page.locator("#id_ben-0-name").fill("王小明")
     page.locator("#id_ben-0-share").fill("100")
     page.get_by_role("button", name="提交二次录入").click()
-    expect(page.locator("#problems")).to_contain_text("50000")
+    # The problem item shows both values exactly: the first entry's 500,000 and the typed 50,000.
+    problem = page.locator("#problems tbody tr").filter(has_text="保额")
+    expect(problem).to_have_count(1)
+    expect(problem.locator("td").nth(2)).to_have_text("500000.00")
+    expect(problem.locator("td").nth(3)).to_have_text("50000.00")
     item = ProblemItem.objects.get(application=app)
     assert item.first_value and item.second_value and "sum_insured" in item.field
 

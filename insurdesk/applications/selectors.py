@@ -237,3 +237,24 @@ def entry_error_stats(*, viewer, since: date | None = None, until: date | None =
             }
         )
     return sorted(out, key=lambda r: (-(r["rate"] or 0), r["user_id"]))
+
+
+def new_business_blocks(policyholder, insured) -> list[FieldError]:
+    """Return why new business may not go on with these parties now (SPEC §1: an expired identity
+    document, or a company's expired business licence, blocks new business), one error per party.
+
+    Entry (初录 and its changes), underwriting's acceptance and issue all refuse with these reasons.
+    """
+    from insurdesk.compliance.selectors import customer_blocked_for_new_business
+
+    errors = []
+    seen = set()
+    parties = (("policyholder", "投保人", policyholder), ("insured", "被保险人", insured))
+    for field, label, customer in parties:
+        if customer is None or customer.pk in seen:
+            continue
+        seen.add(customer.pk)
+        reason = customer_blocked_for_new_business(customer)
+        if reason:
+            errors.append(FieldError(field, "id_expired", f"{label}{customer.name}：{reason}"))
+    return errors

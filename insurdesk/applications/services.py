@@ -28,6 +28,7 @@ from insurdesk.applications.models import (
     Route,
     State,
 )
+from insurdesk.applications.selectors import new_business_blocks
 from insurdesk.applications.validation import INPUT_FIELDS, Cleaned, clean_application
 from insurdesk.applications.workflow import (
     OPEN_PROBLEM_STATES,
@@ -267,6 +268,7 @@ def _prepare(
             errors.extend(exc.errors)
     agent = None
     unit_id = None
+    errors.extend(new_business_blocks(ph, ins))
     if cleaned is not None:
         e, w = _party_checks(cleaned, ph, ins)
         errors.extend(e)

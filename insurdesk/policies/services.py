@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from insurdesk.applications.models import Application
+from insurdesk.applications.selectors import new_business_blocks
 from insurdesk.applications.services import application_lock, application_transition
 from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
 from insurdesk.common.errors import (
@@ -228,6 +229,9 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
     case = UnderwritingCase.objects.filter(application_id=app.pk).first()
     if case is None or case.state != CaseState.ACCEPTED or case.decision not in ACCEPTING:
         raise IllegalTransition(FieldError("state", "not_accepted", "投保单尚未核保通过，不能出单"))
+    blocks = new_business_blocks(app.policyholder, app.insured)  # SPEC §1: an expired document
+    if blocks:
+        raise IllegalTransition(blocks)
     issue_date = _today(today)
     plan = issue_plan(app, case, issue_date=issue_date)
     application_transition(actor=actor, application=app, name="issue")

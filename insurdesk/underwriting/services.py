@@ -17,6 +17,7 @@ from django_fsm import can_proceed
 
 from insurdesk.applications.models import Application
 from insurdesk.applications.models import State as AppState
+from insurdesk.applications.selectors import new_business_blocks
 from insurdesk.applications.services import application_lock, application_transition
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
@@ -166,7 +167,8 @@ def underwriting_open(*, actor, application_id: int) -> UnderwritingCase:
         case = UnderwritingCase.objects.create(application=application, state_changed_at=timezone.now())
     results = _run_rules(case, application)
     now = timezone.now()
-    if case.auto_outcome == rules.PASS and auto_accept_enabled():
+    blocked = new_business_blocks(application.policyholder, application.insured)
+    if case.auto_outcome == rules.PASS and auto_accept_enabled() and not blocked:
         _fire(case, "auto_accept", what="核保案件")
         case.decision, case.automatic, case.decided_at = DecisionKind.STANDARD, True, now
         case.reasons = "自动核保规则全部通过，标准体承保"
@@ -291,6 +293,11 @@ def underwriting_decide(
             )
         case = underwriting_open(actor=actor, application_id=application_id)
     clean = _clean_decision(case, decision, extra_premium, exclusion, reasons, evidence_kind, evidence)
+    if decision in ACCEPTING:
+        # SPEC §1: an expired identity document blocks new business; no underwriter can accept it.
+        blocks = new_business_blocks(application.policyholder, application.insured)
+        if blocks:
+            raise IllegalTransition(blocks)
     case_step, app_step = TRANSITIONS[decision]
     _fire(case, case_step, what="核保案件")
     now = timezone.now()

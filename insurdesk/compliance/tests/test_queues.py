@@ -32,7 +32,9 @@ def test_expired_documents_queue_and_long_term_documents(person, company, office
     assert long_term.pk not in queue and valid.pk not in queue
 
 
-def test_an_expired_document_blocks_new_business(person, company, settings):
+def test_an_expired_document_is_named_as_blocking_new_business(person, company, settings):
+    # The predicate; that it really blocks entry, underwriting and issue:
+    # tests/test_expired_identity_blocks_new_business.py
     today = timezone.localdate()
     expired = person(id_valid_to=today - timedelta(days=1))
     assert "过期" in customer_blocked_for_new_business(expired)

@@ -223,8 +223,9 @@ def test_an_application_not_yet_submitted_cannot_be_underwritten(nb):
 
 
 def test_an_expired_identity_document_or_high_aml_risk_is_referred(nb, submitted):
+    app = submitted()  # entry refuses an expired document: it expires after the application was keyed
     Customer.objects.filter(pk=nb.wife.pk).update(id_valid_to=datetime.date(2020, 1, 1))
-    case = underwriting_open(actor=None, application_id=submitted().pk)
+    case = underwriting_open(actor=None, application_id=app.pk)
     rule = next(r for r in latest_rule_results(case) if r.code == "identity_documents")
     assert case.state == CaseState.REFERRED and rule.outcome == "refer" and "李芳" in rule.reason
 
