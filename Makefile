@@ -6,7 +6,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup setup-dev browser lint test-sqlite test-postgres migrate demo clean
+.PHONY: run test setup setup-dev browser lint test-sqlite test-postgres migrate demo clean mutants
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -72,6 +72,10 @@ test: setup-dev browser lint
 	@echo "== SQLite"
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
+
+# Break each protected rule on purpose (bench/mutants.py) and check the tests notice; not part of `make test`.
+mutants: setup-dev
+	$(BIN)/python bench/mutants.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
