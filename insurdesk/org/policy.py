@@ -397,12 +397,13 @@ def undeclared_page(view_name: str, route: str) -> str:
         "Give it a name if it has none, then add to PAGES in insurdesk/org/policy.py, e.g.\n"
         f"{_example(view_name or 'app:name')}\n"
         "and, for a scope whose records the access test cannot build yet, a factory in "
-        "tests/test_access_policy.py (RECORDS)."
+        "tests/test_access_policy.py (RECORDS); then its row (who may open it) in tests/test_access_matrix.py"
     )
 
 
 def undeclared_api(key: str) -> str:
     return (
         f"API operation {key} is not declared in the access policy. "
-        f"Add to API in insurdesk/org/policy.py:\n{_example(key)}"
+        f"Add to API in insurdesk/org/policy.py:\n{_example(key)}\n"
+        "then its row (who may call it) in tests/test_access_matrix.py."
     )
