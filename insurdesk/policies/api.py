@@ -13,7 +13,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import field_validator
 
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound
-from insurdesk.customers.selectors import shown
+from insurdesk.customers.selectors import shown, shown_text
 from insurdesk.org.api import ErrorsOut, InSchema, storable_text
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
@@ -293,7 +293,7 @@ class MemberOut(Schema):
     id_type: str
     id_number: str | None
     gender: str
-    birth_date: date | None
+    birth_date: str | None = Field(description="出生日期 YYYY-MM-DD；看掩码的角色只得到出生年份 YYYY")
     occupation_class: int | None
     member_type: MemberTypeT
     plan_level: str
@@ -537,7 +537,7 @@ def _member(viewer, m) -> dict:
         "id_type": m.id_type,
         "id_number": shown(viewer, "id_number", m.id_number),
         "gender": m.gender,
-        "birth_date": m.birth_date,
+        "birth_date": shown_text(viewer, "birth_date", m.birth_date),
         "occupation_class": m.occupation_class,
         "member_type": m.member_type,
         "plan_level": m.plan_level.code,
