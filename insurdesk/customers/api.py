@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model, field_validator
 from pydantic.fields import FieldInfo
 
+from insurdesk.common import idempotency
 from insurdesk.common.errors import DomainError, FieldError, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.models import (
     BeneficialOwner,
@@ -778,7 +779,9 @@ def list_customers(request, params: Query[ListQuery]):
     url_name="customer_create",
     summary="新建客户档案（个人或单位）",
     response={201: CustomerSaved, **_WRITE},
+    openapi_extra=idempotency.OPENAPI,
 )
+@idempotency.idempotent
 def create_customer(request, payload: CustomerIn):
     """Create an archive; a second archive for one identity is refused with 409 duplicate."""
     data = payload.model_dump(exclude_unset=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import field_validator
 
+from insurdesk.common import idempotency
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound
 from insurdesk.customers.selectors import shown, shown_text
 from insurdesk.org.api import ErrorsOut, InSchema, storable_text
@@ -708,8 +709,13 @@ def list_payments(request, params: Query[PaymentQuery]):
 
 
 @payments_router.post(
-    "", url_name="payment_create", summary="录入缴费", response={201: PaymentSaved, **_WRITE}
+    "",
+    url_name="payment_create",
+    summary="录入缴费",
+    response={201: PaymentSaved, **_WRITE},
+    openapi_extra=idempotency.OPENAPI,
 )
+@idempotency.idempotent
 def create_payment(request, payload: PaymentIn):
     """Record money received for the oldest open premium of the policy (or the one named)."""
     _require(request.auth, "payment.record")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
+from insurdesk.common.formtokens import once_per_form
 from insurdesk.customers.selectors import customer_get, shown, shown_text
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
@@ -197,6 +198,7 @@ def issue_view(request, pk: int):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form
 def payment_new_view(request):
     """Payment entry (缴费录入): policy number, amount, method, date; the oldest open premium is paid."""
     _require(request.user, "payment.record")
