@@ -358,9 +358,10 @@ def customer_update(
     owners, others = _split_children(data)
     assignment = _resolve_assignment(actor, data, customer)
     agent_unit_id = assignment.pop("_agent_unit_id", _NO_AGENT_UNIT)
-    if agent_unit_id is not _NO_AGENT_UNIT or (
-        assignment.get("unit_id") not in (None, customer.unit_id) and customer.agent_id is not None
-    ):
+    new_agent = assignment.get("agent_id") not in (None, customer.agent_id)
+    new_unit = assignment.get("unit_id") not in (None, customer.unit_id)
+    # Checked when the pair changes: a form that sends the current agent back changes nothing.
+    if (new_agent or new_unit) and (agent_unit_id is not _NO_AGENT_UNIT or customer.agent_id is not None):
         if agent_unit_id is _NO_AGENT_UNIT:
             agent_unit_id = customer.agent.unit_id
         _check_agent_in_unit(agent_unit_id, assignment.get("unit_id") or customer.unit_id)
