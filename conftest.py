@@ -94,6 +94,12 @@ def _own_rate_limit_counts(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path):
+    """Each test anchors the audit chain in its own file: the data directory's belongs to its database."""
+    settings.INSURDESK_AUDIT_ANCHORS = tmp_path / "audit-anchors.jsonl"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _static_files_listed_once():
     """Every test Client loads the middleware anew, and WhiteNoise (WHITENOISE_USE_FINDERS) would list

@@ -16,6 +16,12 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = load_secret("INSURDESK_SECRET_KEY", data_dir=DATA_DIR, production=PRODUCTION)
 INSURDESK_FIELD_KEYS = load_secret("INSURDESK_FIELD_KEYS", data_dir=DATA_DIR, production=PRODUCTION)
 INSURDESK_INDEX_KEY = load_secret("INSURDESK_INDEX_KEY", data_dir=DATA_DIR, production=PRODUCTION)
+# Signs the audit chain's head and its anchors (docs/security.md): kept out of the database.
+INSURDESK_AUDIT_KEY = load_secret("INSURDESK_AUDIT_KEY", data_dir=DATA_DIR, production=PRODUCTION)
+# Append-only file of signed chain heads (`insurdesk audit anchor`, daily); `audit verify` compares.
+INSURDESK_AUDIT_ANCHORS = Path(
+    os.environ.get("INSURDESK_AUDIT_ANCHORS") or DATA_DIR / "audit" / "anchors.jsonl"
+).resolve()
 # Backups (insurdesk backup / restore) are encrypted under their own key, needed only where they run.
 INSURDESK_BACKUP_KEY = os.environ.get("INSURDESK_BACKUP_KEY") or (
     "" if PRODUCTION else load_secret("INSURDESK_BACKUP_KEY", data_dir=DATA_DIR, production=False)

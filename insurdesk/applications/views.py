@@ -49,6 +49,7 @@ from insurdesk.applications.services import (
     problem_send,
 )
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
+from insurdesk.common.formtokens import once_per_form
 from insurdesk.customers.selectors import customer_list, shown
 from insurdesk.org.policy import can
 from insurdesk.products.calculations import term_label
@@ -275,6 +276,7 @@ def _changed(current: dict, payload: dict) -> dict:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form
 def application_create_view(request):
     _require(request.user, "application.create")
     return _entry_page(request, app=None)

@@ -33,6 +33,9 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    # HMAC-SHA256 of seq and hash under INSURDESK_AUDIT_KEY (never in the database): whoever cuts the
+    # log's tail and moves the head back cannot sign the new head (docs/security.md, audit chain).
+    mac = models.CharField(max_length=64, default="")
 
     class Meta:
         verbose_name = "记录链头"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import connections, router, transaction
 from django.utils import timezone
@@ -18,6 +21,14 @@ from insurdesk.common.behind import active
 from insurdesk.common.bulk import build, insert_values
 
 GENESIS = "0" * 64
+
+
+def head_mac(seq: int, chain_hash: str, *, at: str = "") -> str:
+    """Sign a chain head (and, for an anchor, its time) under INSURDESK_AUDIT_KEY."""
+    from django.conf import settings
+
+    message = f"{seq}:{chain_hash}" + (f":{at}" if at else "")
+    return hmac.new(settings.INSURDESK_AUDIT_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 # One encoder for every entry: json.dumps with options builds a new one each call.
@@ -228,10 +239,14 @@ def _append(pending: list[PendingEntry]) -> _Appended:
     if behind is not None:
         # Behind the inserts, in order; the next call of this transaction takes the head from here.
         table = AuditHead._meta.db_table
-        behind.queue(f'UPDATE "{table}" SET "seq" = ?, "hash" = ? WHERE "id" = 1', [seq, prev], table)
+        behind.queue(
+            f'UPDATE "{table}" SET "seq" = ?, "hash" = ?, "mac" = ? WHERE "id" = 1',
+            [seq, prev, head_mac(seq, prev)],
+            table,
+        )
         behind.state["audit_head"] = (seq, prev)
     else:
-        AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
+        AuditHead.objects.filter(id=1).update(seq=seq, hash=prev, mac=head_mac(seq, prev))
     return _Appended(keys, rows, now, [p.detail for p in pending])
 
 
@@ -294,4 +309,101 @@ def audit_verify(*, batch: int = 5000) -> VerifyResult:
         return VerifyResult(False, checked, checked + 1, "removed: 链尾记录缺失")
     if head_hash != prev:
         return VerifyResult(False, max(checked - 1, 0), max(checked, 1), "altered: 链尾哈希与链头不符")
+    if head is not None and not hmac.compare_digest(head.mac, head_mac(head_seq, head_hash)):
+        return VerifyResult(
+            False,
+            checked,
+            head_seq,
+            "head_mac: 链头签名不符：链头被改写（例如删去链尾后把链头移回），"
+            "或 INSURDESK_AUDIT_KEY 不是签名时的密钥",
+        )
     return VerifyResult(True, checked)
+
+
+# ---------------------------------------------------------------- anchors outside the database
+
+
+@dataclass
+class Anchor:
+    seq: int
+    hash: str
+    at: str
+    mac: str
+
+
+class AnchorError(RuntimeError):
+    """The chain head cannot be anchored: it does not verify."""
+
+
+def audit_anchor(*, path=None) -> Anchor:
+    """Append the signed chain head to the append-only anchor file under the data directory.
+
+    The head is anchored only when its MAC holds and the entry it names is there with its hash, so a
+    head moved back after the tail was cut is never written down as if it were true.
+    """
+    path = _anchor_path(path)
+    head = AuditHead.objects.filter(id=1).first()
+    seq, chain_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    if head is not None and not hmac.compare_digest(head.mac, head_mac(seq, chain_hash)):
+        raise AnchorError("链头签名不符，未写入锚点：请先运行 insurdesk audit verify")
+    if seq and not AuditEntry.objects.filter(seq=seq, hash=chain_hash).exists():
+        raise AnchorError(f"链头指向的第 {seq} 条记录不存在或哈希不符，未写入锚点")
+    at = _at_text(timezone.now())
+    anchor = Anchor(seq, chain_hash, at, head_mac(seq, chain_hash, at=at))
+    line = json.dumps({"seq": seq, "hash": chain_hash, "at": at, "mac": anchor.mac}) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # O_APPEND: each anchor is one write at the end, whoever else appends; the file is never rewritten.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return anchor
+
+
+def _anchor_path(path=None) -> Path:
+    from django.conf import settings
+
+    return Path(path) if path is not None else Path(settings.INSURDESK_AUDIT_ANCHORS)
+
+
+@dataclass
+class AnchorCheck:
+    ok: bool
+    anchors: int
+    problems: list[str]
+
+
+def audit_check_anchors(*, path=None) -> AnchorCheck:
+    """Compare the chain against every anchor: each must be signed and its entry present with its hash."""
+    path = _anchor_path(path)
+    if not path.exists():
+        return AnchorCheck(True, 0, [])
+    anchors: list[Anchor] = []
+    problems: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for number, text in enumerate(f, 1):
+            try:
+                raw = json.loads(text)
+                anchor = Anchor(int(raw["seq"]), str(raw["hash"]), str(raw["at"]), str(raw["mac"]))
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"锚点文件第 {number} 行无法读取")
+                continue
+            if not hmac.compare_digest(anchor.mac, head_mac(anchor.seq, anchor.hash, at=anchor.at)):
+                problems.append(f"锚点文件第 {number} 行（第 {anchor.seq} 条，{anchor.at}）签名不符")
+                continue
+            anchors.append(anchor)
+    if anchors:
+        last_seq = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        wanted = {a.seq for a in anchors if a.seq}
+        found = dict(AuditEntry.objects.filter(seq__in=wanted).values_list("seq", "hash"))
+        for a in anchors:
+            if a.seq > last_seq:
+                problems.append(
+                    f"truncated: 记录链止于第 {last_seq} 条，短于 {a.at} 的锚点（第 {a.seq} 条）："
+                    "链尾记录被删除"
+                )
+            elif a.seq and found.get(a.seq) != a.hash:
+                problems.append(f"altered: 第 {a.seq} 条记录的哈希与 {a.at} 的锚点不符")
+    return AnchorCheck(not problems, len(anchors), problems)

@@ -88,3 +88,11 @@ def mask_name(value: str | None) -> str | None:
     name = value.strip()
     keep = 2 if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES else 1
     return name[:keep] + "".join(c if c in _NAME_SEPARATORS else "*" for c in name[keep:])
+
+
+def mask_birth_date(value) -> str | None:
+    """Show only the year of birth: with the first 6 and last 4 of an ID number it would rebuild it."""
+    if not value:
+        return value
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:4]

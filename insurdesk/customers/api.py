@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model, field_validator
 from pydantic.fields import FieldInfo
 
+from insurdesk.common import idempotency
 from insurdesk.common.errors import DomainError, FieldError, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.models import (
     BeneficialOwner,
@@ -31,7 +32,7 @@ from insurdesk.customers.models import (
     OwnershipKind,
     RiskLevel,
 )
-from insurdesk.customers.selectors import CustomerFilters, customer_get, customer_list, shown
+from insurdesk.customers.selectors import CustomerFilters, customer_get, customer_list, shown, shown_text
 from insurdesk.customers.services import (
     customer_create,
     customer_record_view,
@@ -45,6 +46,8 @@ router = Router(tags=["customers"])
 
 MAX_ID = 2**63 - 1  # BigAutoField; a larger id would overflow the database driver
 MAX_PAGE_SIZE = 200
+# Masked with the identity number (docs/security.md): the year alone for roles that see masks.
+BIRTH_DATE_OUT = "出生日期 YYYY-MM-DD；看掩码的角色（客服、业务员、经理）只得到出生年份 YYYY"
 
 
 def _choice(choices, *, exclude: tuple[str, ...] = ()) -> Any:
@@ -351,7 +354,7 @@ class BeneficialOwnerOut(Schema):
     name: str
     gender: GenderT | None
     nationality: str
-    birth_date: date | None
+    birth_date: str | None = Field(description=BIRTH_DATE_OUT)
     address: str | None
     phone: str | None
     id_type: PersonIdType
@@ -410,7 +413,7 @@ class _IndividualOutFields(Schema):
     id_valid_to: date | None
     id_long_term: bool
     gender: GenderT | None
-    birth_date: date | None
+    birth_date: str | None = Field(description=BIRTH_DATE_OUT)
     nationality: str
     occupation: str
     occupation_code: str
@@ -638,7 +641,7 @@ def _record(viewer, c: Customer, *, warnings: list[str] | None = None) -> dict:
                 "id_valid_to": c.id_valid_to,
                 "id_long_term": c.id_long_term,
                 "gender": _blank_none(c.gender),
-                "birth_date": c.birth_date,
+                "birth_date": shown_text(viewer, "birth_date", c.birth_date),
                 "nationality": c.nationality,
                 "occupation": c.occupation,
                 "occupation_code": c.occupation_code,
@@ -716,7 +719,7 @@ def _owner(viewer, bo: BeneficialOwner) -> dict:
         "name": bo.name,
         "gender": _blank_none(bo.gender),
         "nationality": bo.nationality,
-        "birth_date": bo.birth_date,
+        "birth_date": shown_text(viewer, "birth_date", bo.birth_date),
         "address": shown(viewer, "address", bo.address),
         "phone": shown(viewer, "phone", bo.phone),
         "id_type": bo.id_type,
@@ -776,7 +779,9 @@ def list_customers(request, params: Query[ListQuery]):
     url_name="customer_create",
     summary="新建客户档案（个人或单位）",
     response={201: CustomerSaved, **_WRITE},
+    openapi_extra=idempotency.OPENAPI,
 )
+@idempotency.idempotent
 def create_customer(request, payload: CustomerIn):
     """Create an archive; a second archive for one identity is refused with 409 duplicate."""
     data = payload.model_dump(exclude_unset=True)

@@ -25,10 +25,16 @@ from insurdesk.common.errors import FieldError, NotAllowed, ValidationFailed
 from insurdesk.customers.calculations import completeness
 from insurdesk.customers.keys import identity_hash, mobile_hash
 from insurdesk.customers.models import BeneficialOwner, Customer, Kind, OtherInsurerPolicy
-from insurdesk.customers.services import AML_FIELDS, CORPORATE_FIELDS, INDIVIDUAL_FIELDS, archive_numbers
+from insurdesk.customers.services import (
+    AGENT_OUT_OF_SCOPE,
+    AML_FIELDS,
+    CORPORATE_FIELDS,
+    INDIVIDUAL_FIELDS,
+    archive_numbers,
+)
 from insurdesk.customers.validation import clean_beneficial_owner, clean_corporate, clean_individual
 from insurdesk.org.policy import can
-from insurdesk.org.selectors import root_unit, viewer_unit_ids
+from insurdesk.org.selectors import root_unit, unit_within, viewer_unit_ids
 
 _FIELDS = {f.name: f for f in Customer._meta.concrete_fields}
 _CHOICES = {name: frozenset(c[0] for c in f.flatchoices) for name, f in _FIELDS.items() if f.choices}
@@ -102,6 +108,7 @@ class _Context:
             self.default_unit_id = root.pk if root is not None else None
         self._unit_exists: dict[int, bool] = {}
         self._agent_ok: dict[int, bool] = {}
+        self._agent_in_unit: dict[tuple[int, int], bool] = {}
         self._units = OrgUnit.objects
         self._users = User.objects
 
@@ -114,6 +121,13 @@ class _Context:
         if agent_id not in self._agent_ok:
             self._agent_ok[agent_id] = self._users.filter(pk=agent_id, role="agent", is_active=True).exists()
         return self._agent_ok[agent_id]
+
+    def agent_in_unit(self, agent_id: int, unit_id: int) -> bool:
+        """Tell whether an agent belongs to the unit's subtree (issue 15: assignment stays in scope)."""
+        if (agent_id, unit_id) not in self._agent_in_unit:
+            agent_unit = self._users.filter(pk=agent_id).values_list("unit_id", flat=True).first()
+            self._agent_in_unit[agent_id, unit_id] = unit_within(agent_unit, unit_id)
+        return self._agent_in_unit[agent_id, unit_id]
 
     def sees(self, unit_id: int, agent_id: int | None) -> bool:
         """Tell whether the actor may open an archive of this unit and agent (duplicate messages)."""
@@ -273,6 +287,8 @@ def _prepare_row(ctx: _Context, kind: str, index: int, data: dict, ready: Ready 
         errors.append(FieldError("unit_id", "not_found", "所属机构不存在或不在您的管辖范围内"))
     if agent_id is not None and not ctx.agent_ok(agent_id):
         errors.append(FieldError("agent_id", "not_found", "服务业务员不存在或不是业务员角色"))
+    elif agent_id is not None and not ctx.agent_in_unit(agent_id, unit_id or ctx.default_unit_id):
+        errors.append(FieldError("agent_id", "agent_out_of_scope", AGENT_OUT_OF_SCOPE))
     if ready is not None and not errors and ready.fits(data, ctx):
         values, warnings, cleaned_owners, others = ready.values, ready.warnings, ready.owners, ready.others
     else:

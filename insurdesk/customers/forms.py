@@ -20,7 +20,7 @@ from insurdesk.customers.models import (
     Relation,
     RiskLevel,
 )
-from insurdesk.customers.selectors import shown
+from insurdesk.customers.selectors import MASKERS, shown
 from insurdesk.org.models import Role, User
 from insurdesk.org.policy import can
 from insurdesk.org.selectors import unit_choices, viewer_unit_ids
@@ -40,23 +40,9 @@ def _occupation_class(n: int) -> str:
 PERSON_ID_TYPES = [c for c in IdType.choices if c[0] != IdType.USCC]
 DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
-# Values the masking rules cover; a viewer without customer.see_sensitive never gets them in a form.
-SENSITIVE = frozenset(
-    {
-        "id_number",
-        "mobile",
-        "landline",
-        "email",
-        "residence_address",
-        "mailing_address",
-        "health_notes",
-        "legal_rep_id_number",
-        "contact_id_number",
-        "contact_mobile",
-        "tax_account",
-        "uscc",
-    }
-)
+# Values the masking rules cover (the declaration, customers.selectors.MASKERS, and the company code
+# shown masked beside it in the form); a viewer without customer.see_sensitive never gets them in a form.
+SENSITIVE = frozenset(MASKERS) | {"uscc"}
 # Encrypted columns are NULL when empty, so "" from a form must become None or every save looks like a change.
 NULLABLE = frozenset(
     {

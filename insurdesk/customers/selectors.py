@@ -156,8 +156,12 @@ def customer_history(*, customer: Customer, limit: int = 200) -> list[dict]:
     return out
 
 
+# The masking declaration: field -> what a viewer without customer.see_sensitive sees instead
+# (docs/security.md has the table). birth_date is masked with the number it is part of (digits 7–14
+# of a resident ID): the first 6 and last 4 beside the date in clear are the whole number.
 MASKERS = {
     "id_number": masking.mask_id_number,
+    "birth_date": masking.mask_birth_date,
     "legal_rep_id_number": masking.mask_id_number,
     "contact_id_number": masking.mask_id_number,
     "mobile": masking.mask_phone,
@@ -175,6 +179,12 @@ MASKERS = {
 
 def sees_sensitive(viewer) -> bool:
     return can(viewer, "customer.see_sensitive")
+
+
+def shown_text(viewer, field: str, value):
+    """Return shown() as text: a date in ISO form unless masked (for the API and exports)."""
+    value = shown(viewer, field, value)
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def shown(viewer, field: str, value):

@@ -29,7 +29,7 @@ from insurdesk.customers.models import (
 )
 from insurdesk.customers.validation import clean_beneficial_owner, clean_corporate, clean_individual
 from insurdesk.org.policy import can, require
-from insurdesk.org.selectors import root_unit, viewer_unit_ids
+from insurdesk.org.selectors import root_unit, unit_within, viewer_unit_ids
 
 COMMON_FIELDS = (
     "name",
@@ -221,7 +221,18 @@ def _resolve_assignment(actor, data: dict, customer: Customer | None) -> dict:
         if agent is None:
             raise ValidationFailed(FieldError("agent_id", "not_found", "服务业务员不存在或不是业务员角色"))
         out["agent_id"] = agent.pk
+        out["_agent_unit_id"] = agent.unit_id
     return out
+
+
+_NO_AGENT_UNIT = object()
+AGENT_OUT_OF_SCOPE = "服务业务员不属于该客户所属机构及其下级机构，不能指派（请先调整所属机构或另选业务员）"
+
+
+def _check_agent_in_unit(agent_unit_id: int | None, unit_id: int) -> None:
+    """Refuse an agent outside the customer's unit subtree: it could then open another branch's archive."""
+    if not unit_within(agent_unit_id, unit_id):
+        raise ValidationFailed(FieldError("agent_id", "agent_out_of_scope", AGENT_OUT_OF_SCOPE))
 
 
 def _split_children(data: dict) -> tuple[list | None, list | None]:
@@ -290,6 +301,8 @@ def customer_create(*, actor, kind: str, data: dict) -> tuple[Customer, list[str
     agent_id = assignment.get("agent_id")
     if agent_id is None and actor is not None and actor.effective_role == "agent":
         agent_id = actor.pk
+    if "_agent_unit_id" in assignment:
+        _check_agent_in_unit(assignment.pop("_agent_unit_id"), unit_id)
     customer = Customer(
         kind=kind,
         unit_id=unit_id,
@@ -344,6 +357,14 @@ def customer_update(
     data.pop("kind", None)
     owners, others = _split_children(data)
     assignment = _resolve_assignment(actor, data, customer)
+    agent_unit_id = assignment.pop("_agent_unit_id", _NO_AGENT_UNIT)
+    new_agent = assignment.get("agent_id") not in (None, customer.agent_id)
+    new_unit = assignment.get("unit_id") not in (None, customer.unit_id)
+    # Checked when the pair changes: a form that sends the current agent back changes nothing.
+    if (new_agent or new_unit) and (agent_unit_id is not _NO_AGENT_UNIT or customer.agent_id is not None):
+        if agent_unit_id is _NO_AGENT_UNIT:
+            agent_unit_id = customer.agent.unit_id
+        _check_agent_in_unit(agent_unit_id, assignment.get("unit_id") or customer.unit_id)
     aml = {k: data.pop(k) for k in AML_FIELDS if k in data}
     if aml:
         require(actor, "customer.change_aml", "您的角色无权修改反洗钱信息")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.common.errors import DomainError, Duplicate, NotAllowed, NotFound
+from insurdesk.common.formtokens import once_per_form
 from insurdesk.common.masking import mask_name
 from insurdesk.common.security import client_ip
 from insurdesk.customers import calculations
@@ -208,6 +209,7 @@ def _initial(customer: Customer) -> dict:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form
 def customer_create_individual(request):
     _require(request.user, "customer.create")
     return _customer_form_page(request, kind=Kind.INDIVIDUAL, customer=None)
@@ -215,6 +217,7 @@ def customer_create_individual(request):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form
 def customer_create_corporate(request):
     _require(request.user, "customer.create")
     return _customer_form_page(request, kind=Kind.CORPORATE, customer=None)

@@ -209,7 +209,7 @@ def _customer_rows(viewer, params: dict) -> tuple[Iterator[list], dict]:
                 c.get_id_type_display(),
                 shown(viewer, "id_number", c.id_number),
                 c.get_gender_display() if c.gender else "",
-                c.birth_date,
+                shown(viewer, "birth_date", c.birth_date),
                 shown(viewer, "mobile", c.mobile),
                 shown(viewer, "landline", c.landline),
                 shown(viewer, "email", c.email),

@@ -85,6 +85,7 @@ from insurdesk.identity.normalize import clean_code
 from insurdesk.identity.resident_id import check_char
 from insurdesk.identity.uscc import parse_uscc
 from insurdesk.org.policy import can
+from insurdesk.org.selectors import viewer_unit_ids
 
 logger = logging.getLogger(__name__)
 
@@ -305,6 +306,7 @@ class _Importer:
         self.damaged_columns: set[int] = set()  # identity columns holding numbers Excel damaged
         self._units: dict[str, int | None] = {}
         self._agents: dict[str, int | None] = {}
+        self._scope_units = _MISSING  # the importer's unit ids (None: the whole tree), looked up once
         self._memo: dict[int, dict] = {}  # column index -> text -> converted value or Refused
         self.checkpoints = WalCheckpointer()  # runs around the loop (SQLite only); committed() wakes it
         self.terms: tuple | None = None  # what cleaning ahead depends on (customers.bulk.Ready), set in run()
@@ -1085,9 +1087,12 @@ class _Importer:
                 continue
             groups.setdefault(row.key, []).append(row)
         existing = self._existing(list(groups))
+        outside = self._refuse_out_of_scope(existing, groups, out)
         self._ids = {key: c.pk for key, c in existing.items()}
         new_groups: list[tuple[str, list[Row], dict]] = []
         for key, rows in groups.items():
+            if key in outside:
+                continue
             accepted = self._merge(key, rows, out)
             if not accepted:
                 continue
@@ -1129,6 +1134,41 @@ class _Importer:
             for c in Customer.objects.filter(id_hash__any_of=keys[i : i + 500]):
                 found[c.id_hash] = c
         return found
+
+    def _sees(self, customer: Customer) -> bool:
+        """Tell whether the importer may see an archive; its units are looked up once a run."""
+        actor = self.actor
+        if actor is None or actor.is_superuser:
+            return True
+        if actor.effective_role == "agent":
+            return customer.agent_id == actor.pk
+        if self._scope_units is _MISSING:
+            ids = viewer_unit_ids(actor)
+            self._scope_units = None if ids is None else frozenset(ids)
+        return self._scope_units is None or customer.unit_id in self._scope_units
+
+    def _refuse_out_of_scope(
+        self, existing: dict[str, Customer], groups: dict[str, list[Row]], out: _Outcome
+    ) -> set[str]:
+        """Refuse the rows of archives outside the importer's scope, whatever their other columns.
+
+        The batch's one look-up of existing archives already holds each one's unit and agent, so the
+        check costs no query. A row that changes nothing of such an archive was counted "unchanged"
+        and its policy, payment, claim and contact were written onto it (issue 15).
+        """
+        outside = {k for k, c in existing.items() if not self._sees(c)}
+        for key in outside:
+            del existing[key]
+            for row in groups[key]:
+                self._column_issue(
+                    row,
+                    _id_field(self.kind),
+                    None,
+                    "duplicate_out_of_scope",
+                    "该证件已有客户档案，不在您的管辖范围内（请联系档案所属机构），本行未导入",
+                )
+                out.refused += 1
+        return outside
 
     def _merge(self, key: str, rows: list[Row], out: _Outcome) -> list[Row]:
         """Return the rows of one customer that agree with what earlier rows gave; refuse the others."""

@@ -112,7 +112,22 @@ def check_document(id_type: str, value: str) -> DocumentCheck:
 
     if not _FREE.fullmatch(number):
         raise IdentityError("format", f"{label}号码应为5–20位数字或大写英文字母")
+    if len(number) == 18 and _is_resident_number(number):
+        # One person, one archive: a resident ID typed as a passport would open a second archive
+        # beside the one under 居民身份证 and shed the birth date and gender the number fixes.
+        raise IdentityError(
+            "wrong_document_type",
+            f"该号码是有效的18位居民身份证号码，证件类型应为居民身份证，不能登记为{label}",
+        )
     return DocumentCheck(number)
+
+
+def _is_resident_number(number: str) -> bool:
+    try:
+        validate_18(number)
+    except IdentityError:
+        return False
+    return True
 
 
 def check_derived(

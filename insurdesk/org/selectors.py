@@ -12,6 +12,14 @@ def unit_subtree_ids(unit: OrgUnit) -> list[int]:
     return list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True))
 
 
+def unit_within(unit_id: int | None, ancestor_id: int) -> bool:
+    """Tell whether a unit lies in the subtree of another (itself included)."""
+    if unit_id is None:
+        return False
+    paths = dict(OrgUnit.objects.filter(pk__in={unit_id, ancestor_id}).values_list("id", "path"))
+    return unit_id in paths and ancestor_id in paths and paths[unit_id].startswith(paths[ancestor_id])
+
+
 def viewer_unit_ids(user) -> list[int] | None:
     """Return the unit ids a user may see, or None for the whole tree."""
     if user.is_superuser:

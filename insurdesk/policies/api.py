@@ -12,8 +12,9 @@ from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import field_validator
 
+from insurdesk.common import idempotency
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound
-from insurdesk.customers.selectors import shown
+from insurdesk.customers.selectors import shown, shown_text
 from insurdesk.org.api import ErrorsOut, InSchema, storable_text
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
@@ -293,7 +294,7 @@ class MemberOut(Schema):
     id_type: str
     id_number: str | None
     gender: str
-    birth_date: date | None
+    birth_date: str | None = Field(description="出生日期 YYYY-MM-DD；看掩码的角色只得到出生年份 YYYY")
     occupation_class: int | None
     member_type: MemberTypeT
     plan_level: str
@@ -537,7 +538,7 @@ def _member(viewer, m) -> dict:
         "id_type": m.id_type,
         "id_number": shown(viewer, "id_number", m.id_number),
         "gender": m.gender,
-        "birth_date": m.birth_date,
+        "birth_date": shown_text(viewer, "birth_date", m.birth_date),
         "occupation_class": m.occupation_class,
         "member_type": m.member_type,
         "plan_level": m.plan_level.code,
@@ -708,8 +709,13 @@ def list_payments(request, params: Query[PaymentQuery]):
 
 
 @payments_router.post(
-    "", url_name="payment_create", summary="录入缴费", response={201: PaymentSaved, **_WRITE}
+    "",
+    url_name="payment_create",
+    summary="录入缴费",
+    response={201: PaymentSaved, **_WRITE},
+    openapi_extra=idempotency.OPENAPI,
 )
+@idempotency.idempotent
 def create_payment(request, payload: PaymentIn):
     """Record money received for the oldest open premium of the policy (or the one named)."""
     _require(request.auth, "payment.record")

@@ -347,7 +347,13 @@ class Payment(models.Model):
         verbose_name_plural = "缴费记录"
         ordering = ["-paid_on", "-id"]
         indexes = [models.Index(fields=["unit", "paid_on"]), models.Index(fields=["policy", "paid_on"])]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # A payment is recorded once: its voucher (凭证号) names one payment of a policy (issue 15).
+            models.UniqueConstraint(
+                fields=["policy", "reference"], condition=~Q(reference=""), name="payment_reference_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.policy_id} {self.kind} {self.amount}"

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -21,6 +21,7 @@ from insurdesk.applications.services import application_lock, application_transi
 from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
 from insurdesk.common.errors import (
     Conflict,
+    Duplicate,
     FieldError,
     IllegalTransition,
     NotFound,
@@ -361,6 +362,16 @@ def aml_thresholds() -> tuple[Decimal, Decimal]:
     )
 
 
+def _duplicate_reference(policy: Policy, reference: str) -> Duplicate:
+    return Duplicate(
+        FieldError(
+            "reference",
+            "duplicate",
+            f"保单 {policy.policy_no} 已有凭证号为“{reference}”的缴费记录，同一笔缴费不能重复录入",
+        )
+    )
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -426,7 +437,12 @@ def payment_record(
                 f"缴费金额 {amount} 元超过第 {instalment.seq} 期未缴金额 {instalment.outstanding} 元",
             )
         )
-    payment = Payment.objects.create(
+    reference = (reference or "").strip()
+    # The policy row is locked (policy_lock), so a concurrent payment of the policy waits here and
+    # then finds this one; the constraint is the last word for any other writer.
+    if reference and Payment.objects.filter(policy=policy, reference=reference).exists():
+        raise _duplicate_reference(policy, reference)
+    payment = Payment(
         policy=policy,
         instalment=instalment,
         kind=PaymentKind.PREMIUM,
@@ -435,12 +451,19 @@ def payment_record(
         paid_on=paid_on,
         period_start=instalment.period_start,
         period_end=instalment.period_end,
-        reference=(reference or "").strip(),
+        reference=reference,
         note=(note or "").strip()[:300],
         unit_id=policy.unit_id,
         agent_id=policy.agent_id,
         recorded_by=actor if actor is not None and actor.pk else None,
     )
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError as exc:
+        if reference and Payment.objects.filter(policy=policy, reference=reference).exists():
+            raise _duplicate_reference(policy, reference) from exc
+        raise
     instalment.paid_amount += amount
     instalment.status = calc.instalment_status(
         amount=instalment.amount, paid=instalment.paid_amount, due=instalment.due_date, today=_today(today)

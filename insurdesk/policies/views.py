@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
-from insurdesk.customers.selectors import customer_get, shown
+from insurdesk.common.formtokens import once_per_form
+from insurdesk.customers.selectors import customer_get, shown, shown_text
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
 from insurdesk.policies.forms import (
@@ -146,7 +147,11 @@ def _detail_context(request, policy: Policy) -> dict:
     }
     if policy.is_group:
         context["members"] = [
-            {"m": m, "id_number": shown(viewer, "id_number", m.id_number)}
+            {
+                "m": m,
+                "id_number": shown(viewer, "id_number", m.id_number),
+                "birth_date": shown_text(viewer, "birth_date", m.birth_date),
+            }
             for m in policy_members(policy)[:500]
         ]
         context["member_count"] = policy.members.filter(status="active").count()
@@ -193,6 +198,7 @@ def issue_view(request, pk: int):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form
 def payment_new_view(request):
     """Payment entry (缴费录入): policy number, amount, method, date; the oldest open premium is paid."""
     _require(request.user, "payment.record")

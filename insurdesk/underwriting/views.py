@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.applications.selectors import age_of
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
-from insurdesk.customers.selectors import shown
+from insurdesk.customers.selectors import shown, shown_text
 from insurdesk.org.policy import can
 from insurdesk.products.calculations import term_label
 from insurdesk.underwriting.forms import DecisionForm, QueueFilterForm
@@ -95,6 +95,7 @@ def _case_context(request, app, form=None) -> dict:
         "decisions": case_decisions(case),
         "policyholder_id": shown(viewer, "id_number", app.policyholder_id_number),
         "insured_id": shown(viewer, "id_number", app.insured_id_number),
+        "insured_birth": shown_text(viewer, "birth_date", app.insured.birth_date if app.insured_id else None),
         "health_details": shown(viewer, "health_notes", app.health_details),
         "beneficiaries": [
             {"b": b, "id_number": shown(viewer, "id_number", b.id_number)} for b in app.beneficiaries.all()

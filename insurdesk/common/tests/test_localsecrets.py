@@ -37,3 +37,20 @@ def test_commands_refuse_to_start_in_production_without_secrets(tmp_path):
     )
     assert proc.returncode != 0
     assert "production mode never generates secrets" in proc.stderr
+
+
+def test_production_refuses_to_start_without_the_audit_key(tmp_path):
+    """The chain head's MAC key (issue 15.6) is required like the others; every other secret is given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSURDESK_")}
+    env.update(
+        INSURDESK_PRODUCTION="1",
+        INSURDESK_DATA_DIR=str(tmp_path),
+        INSURDESK_SECRET_KEY="s" * 50,
+        INSURDESK_FIELD_KEYS="k1:" + "A" * 43 + "=",
+        INSURDESK_INDEX_KEY="B" * 43 + "=",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "insurdesk.cli", "check"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode != 0
+    assert "INSURDESK_AUDIT_KEY is not set" in proc.stderr

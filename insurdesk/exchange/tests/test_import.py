@@ -302,7 +302,7 @@ def test_a_user_imports_into_its_unit_and_cannot_touch_archives_outside_its_scop
 
     assert code == 1
     (refusal,) = [r for r in read_report(tmp_path / "r.csv") if r["级别"] == "拒绝"]
-    assert refusal["规则"] == "duplicate" and c.archive_no not in refusal["说明"]
+    assert refusal["规则"] == "duplicate_out_of_scope" and c.archive_no not in refusal["说明"]
     c.refresh_from_db()
     assert c.mobile == "13800000001"
 

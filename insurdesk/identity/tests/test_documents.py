@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from hypothesis import given, settings
 
 from insurdesk.identity.documents import (
     ID_TYPE_LABELS,
@@ -11,6 +12,7 @@ from insurdesk.identity.documents import (
 )
 from insurdesk.identity.errors import IdentityError
 from insurdesk.identity.resident_id import check_char
+from insurdesk.identity.testing import resident_ids
 
 
 def with_check(first17: str) -> str:
@@ -127,3 +129,18 @@ def test_check_derived_ignores_what_was_not_typed_or_not_derived():
     assert check_derived(check, birth_date=None, gender=None) == []
     passport = check_document("passport", "E12345678")
     assert check_derived(passport, birth_date=datetime.date(1990, 1, 1), gender="F") == []
+
+
+@pytest.mark.parametrize("id_type", ["passport", "military_id", "other"])
+@settings(max_examples=60, deadline=None)
+@given(person=resident_ids())
+def test_a_valid_resident_id_is_refused_under_any_other_document_type(id_type, person):
+    """Issue 15 point 5: an 18-digit resident ID typed as a passport opened a second archive."""
+    assert refusal(id_type, person[0]) == "wrong_document_type"
+
+
+@pytest.mark.parametrize("id_type", ["passport", "military_id", "other"])
+def test_eighteen_characters_that_are_no_resident_id_stay_a_free_form_number(id_type):
+    number = with_check("11010519800101123")
+    wrong_check = number[:17] + ("0" if number[17] != "0" else "1")
+    assert check_document(id_type, wrong_check).number == wrong_check

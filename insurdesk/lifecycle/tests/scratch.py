@@ -64,6 +64,7 @@ def base_env(data_dir: Path, database_url: str) -> dict[str, str]:
         INSURDESK_FIELD_KEYS=settings.INSURDESK_FIELD_KEYS,
         INSURDESK_INDEX_KEY=settings.INSURDESK_INDEX_KEY,
         INSURDESK_BACKUP_KEY=settings.INSURDESK_BACKUP_KEY,
+        INSURDESK_AUDIT_KEY=settings.INSURDESK_AUDIT_KEY,
     )
     return env
 
