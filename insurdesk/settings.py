@@ -155,6 +155,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("INSURDESK_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = int(os.environ.get("INSURDESK_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Failed usernames are kept as the audit log keeps them (a name no user has: first two characters and
+# length), so a password typed into the username box is not stored in axes' tables.
+AXES_USERNAME_CALLABLE = "insurdesk.org.signals.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
 INSURDESK_PROXY_COUNT = int(os.environ.get("INSURDESK_PROXY_COUNT", "0"))

@@ -37,6 +37,20 @@ def logged_username(typed: str) -> tuple[str, bool]:
     return (f"{typed[:2]}…({len(typed)})" if typed else ""), False
 
 
+def axes_username(request, credentials=None) -> str:
+    """Return the username django-axes counts and stores: the audit log's form (logged_username).
+
+    axes keeps every failed attempt's username in its tables; a password typed into the username box
+    would stay there. A real user's name is counted whole, so its lockout is exact; a name nobody has
+    is counted by its first two characters and length, which is all an attacker could lock with it.
+    """
+    typed = (credentials or {}).get("username")
+    if typed is None and request is not None:
+        data = getattr(request, "data", None) or getattr(request, "POST", {})
+        typed = data.get("username") if hasattr(data, "get") else None
+    return logged_username(str(typed or ""))[0]
+
+
 @receiver(user_logged_in, dispatch_uid="insurdesk.audit_login")
 def audit_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
