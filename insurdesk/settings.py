@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "insurdesk.common.security.SecurityHeadersMiddleware",
+    # Every answer under /api/ in the API's JSON error shape (404, 405, 413, 500), never HTML.
+    "insurdesk.api.middleware.ApiShapeMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "insurdesk.api.ratelimit.ApiRateLimitMiddleware",
