@@ -46,6 +46,8 @@ _CODES = {
     "json_invalid": "malformed",
     "unstorable_text": "format",
     "string_unicode": "format",
+    "bidi_control": "bidi_control",
+    "invisible_character": "invisible_character",
     "value_error": "invalid",
     "assertion_error": "invalid",
 }
@@ -70,6 +72,8 @@ _KIND_MESSAGES = {
     "decimal_max_places": "小数位数不能超过 {decimal_places} 位",
     "unstorable_text": "不能包含空字符（NUL）或无效的 Unicode 字符",
     "string_unicode": "不能包含空字符（NUL）或无效的 Unicode 字符",
+    "bidi_control": "含有文字方向控制字符（U+{code}），显示的内容与实际不符，请删除",
+    "invisible_character": "含有不可见字符（U+{code}），显示的内容与实际不符，请删除",
     "greater_than": "应大于 {gt}",
     "greater_than_equal": "应不小于 {ge}",
     "less_than": "应小于 {lt}",

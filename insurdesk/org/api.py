@@ -8,12 +8,13 @@ from datetime import datetime
 
 from django.contrib.auth import authenticate
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import DomainError
 from insurdesk.common.security import client_ip
+from insurdesk.common.text import BIDI_CONTROLS, hidden_character
 from insurdesk.org.models import ApiToken, hash_token
 from insurdesk.org.policy import needs_second_factor
 from insurdesk.org.services import second_factor_device, second_factor_verify, token_issue, token_revoke
@@ -59,15 +60,29 @@ def storable_text(value):
     return value
 
 
+# Secrets are compared, never shown: they may hold any character.
+_SECRET_FIELDS = frozenset({"password", "otp", "token", "old_password", "new_password"})
+
+
+def visible_text(value, field_name: str | None = None):
+    """Refuse text whose look hides what it holds: bidi controls, zero-width or other invisible characters."""
+    if isinstance(value, str) and field_name not in _SECRET_FIELDS:
+        ch = hidden_character(value, multiline=True)
+        if ch is not None:
+            kind = "bidi_control" if ch in BIDI_CONTROLS else "invisible_character"
+            raise PydanticCustomError(kind, "text holds U+{code}", {"code": f"{ord(ch):04X}"})
+    return value
+
+
 class InSchema(Schema):
-    """A request body: unknown fields are refused, text must be storable."""
+    """A request body: unknown fields are refused, text must be storable and show what it holds."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
-    def _storable(cls, value):
-        return storable_text(value)
+    def _storable(cls, value, info: ValidationInfo):
+        return visible_text(storable_text(value), info.field_name)
 
 
 class TokenIn(InSchema):
