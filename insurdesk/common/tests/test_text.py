@@ -14,7 +14,9 @@ HIDDEN = sorted(BIDI_CONTROLS) + list(ZERO_WIDTH) + ["\u00ad", "\u3164", "\x07"]
 hidden = st.sampled_from(HIDDEN)
 # Text as people type it: letters, digits, ideographs, punctuation, spaces.
 plain = st.text(
-    alphabet=st.characters(categories=["L", "N", "P", "S", "Zs"], exclude_characters="\u3164\u115f\u1160\uffa0\u2800"),
+    alphabet=st.characters(
+        categories=["L", "N", "P", "S", "Zs"], exclude_characters="\u3164\u115f\u1160\uffa0\u2800"
+    ),
     max_size=40,
 )
 

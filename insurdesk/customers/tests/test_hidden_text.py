@@ -31,7 +31,9 @@ def _fast_passwords(settings):
         ("notes", "备注\ufeff", "invisible_character"),
     ],
 )
-def test_the_api_refuses_hidden_characters_naming_the_field(make_user, units, individual_data, field, value, code):
+def test_the_api_refuses_hidden_characters_naming_the_field(
+    make_user, units, individual_data, field, value, code
+):
     api = as_user(make_user("clerk"))
     body = {"kind": "individual", **individual_data(unit_id=units["SZ"].pk), field: value}
     r = api.post("/customers", body)
@@ -58,7 +60,9 @@ def test_the_service_refuses_it_whatever_the_caller(units, individual_data):
 
 def test_the_page_shows_the_refusal_on_the_name_field(client, make_user, units, individual_data):
     client.force_login(make_user("clerk"))
-    response = client.post(reverse("customers:create_individual"), individual_post(individual_data(name=SPOOFED)))
+    response = client.post(
+        reverse("customers:create_individual"), individual_post(individual_data(name=SPOOFED))
+    )
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors.get("name", []))
     assert "文字方向控制字符" in errors and "U+202E" in errors
@@ -98,5 +102,7 @@ def test_a_reveal_reason_needs_real_words_on_the_page(client, revealable, reason
 
 def test_a_real_reveal_reason_still_passes(revealable):
     agent, customer = revealable
-    r = as_user(agent).post(f"/customers/{customer.pk}/reveal", {"field": "id_number", "reason": "客户来电核对"})
+    r = as_user(agent).post(
+        f"/customers/{customer.pk}/reveal", {"field": "id_number", "reason": "客户来电核对"}
+    )
     assert r.status_code == 200 and r.json()["value"] == customer.id_number
