@@ -4,11 +4,14 @@ The shared pieces live here, in the lowest app with endpoints, because the layer
 every domain app import `org` but none import `insurdesk.api`.
 """
 
-from datetime import datetime
+import re
+import types
+import typing
+from datetime import date, datetime
 
 from django.contrib.auth import authenticate
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict, ValidationInfo, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from insurdesk.audit.services import audit_log
@@ -74,7 +77,55 @@ def visible_text(value, field_name: str | None = None):
     return value
 
 
-class InSchema(Schema):
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _temporal(annotation) -> type | None:
+    """Return datetime or date when the annotation is (or may be) one, else None."""
+    if annotation is datetime:
+        return datetime
+    if annotation is date:
+        return date
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        found = [_temporal(a) for a in typing.get_args(annotation)]
+        return datetime if datetime in found else date if date in found else None
+    return None
+
+
+_NOT_A_DATE = "(not ISO 8601)"
+
+
+def iso_temporal(value, kind: type | None) -> bool:
+    """Tell whether a date or time arrived as ISO 8601 text (or not at all): 0 or "1700000000" did not."""
+    if kind is None or value is None or isinstance(value, date) or value == "":
+        return True
+    pattern = _ISO_DATETIME if kind is datetime else _ISO_DATE
+    return isinstance(value, str) and bool(pattern.fullmatch(value.strip()))
+
+
+class StrictSchema(Schema):
+    """API input (bodies and queries): dates and times only as ISO 8601 text, never numbers.
+
+    pydantic turns 0 into 1970-01-01 and "1700000000" into a time. A value that is not ISO text is
+    swapped for text no parser accepts, so pydantic refuses it on its field, with its usual error.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _iso_dates(cls, data):
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key in data and not iso_temporal(data[key], _temporal(field.annotation)):
+                data = {**data, key: _NOT_A_DATE}
+        return data
+
+
+class InSchema(StrictSchema):
     """A request body: unknown fields are refused, text must be storable and show what it holds."""
 
     model_config = ConfigDict(extra="forbid")
