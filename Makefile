@@ -32,7 +32,8 @@ demo: migrate
 
 # The task worker (imports, long jobs) runs beside the web server and stops with it.
 run: demo
-	@echo "insurdesk: http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
+	@echo "insurdesk: development server (Django runserver) with DEBUG on, at http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
+	@echo "  not for production: deploy with INSURDESK_PRODUCTION=1 behind a WSGI server (README: Deployment)"
 	@$(BIN)/insurdesk db_worker --queue-name "*" >>"$${INSURDESK_DATA_DIR:-var}/worker.log" 2>&1 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/insurdesk runserver $(HOST):$(PORT)

@@ -44,6 +44,36 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _api_answers_agree_with_the_description(monkeypatch):
+    """Every /api/v1/ answer a test client gets must be one its OpenAPI description documents (issue 15.13).
+
+    Its status must be documented for the operation and its JSON body must validate against the
+    documented schema (insurdesk/api/tests/conformance.py); otherwise the test fails where it called.
+    """
+    from django.test.client import Client
+
+    original = Client.request
+
+    def request(self, **request):
+        response = original(self, **request)
+        path = request.get("PATH_INFO", "")
+        if path.startswith("/api/v1/") and not getattr(response, "streaming", False):
+            from insurdesk.api.tests.conformance import problems
+
+            found = problems(
+                request.get("REQUEST_METHOD", "GET"),
+                path,
+                response.status_code,
+                response.get("Content-Type", ""),
+                response.content,
+            )
+            assert not found, "the answer contradicts /api/v1/openapi.json:\n" + "\n".join(found)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """Tests never reach the network; loopback (live server, PostgreSQL, browser) stays open."""
     import socket

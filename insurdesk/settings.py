@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "insurdesk.common.security.SecurityHeadersMiddleware",
+    # Every answer under /api/ in the API's JSON error shape (404, 405, 413, 500), never HTML.
+    "insurdesk.api.middleware.ApiShapeMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "insurdesk.api.ratelimit.ApiRateLimitMiddleware",
@@ -161,6 +163,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("INSURDESK_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = int(os.environ.get("INSURDESK_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Failed usernames are kept as the audit log keeps them (a name no user has: first two characters and
+# length), so a password typed into the username box is not stored in axes' tables.
+AXES_USERNAME_CALLABLE = "insurdesk.org.signals.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
 INSURDESK_PROXY_COUNT = int(os.environ.get("INSURDESK_PROXY_COUNT", "0"))
@@ -229,6 +234,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "files"
 MEDIA_URL = "/files/"
+# Uploaded files (recordings, documents) are readable by the server's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Request bodies other than files are read into memory up to this size (413 above it); uploaded files
 # spill to a temporary file past FILE_UPLOAD_MAX_MEMORY_SIZE, and insurdesk.common.uploads caps them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("INSURDESK_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
@@ -242,6 +250,18 @@ INSURDESK_RETENTION_YEARS = os.environ.get("INSURDESK_RETENTION_YEARS", "")
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Largest file the import page accepts; the command line has no limit.
 INSURDESK_IMPORT_MAX_BYTES = int(os.environ.get("INSURDESK_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+# Checked before a spreadsheet is read (zip bombs, bulk): rows of one import, and the bytes its sheets'
+# XML may expand to. The group member-list upload has its own, smaller limits.
+INSURDESK_IMPORT_MAX_ROWS = int(os.environ.get("INSURDESK_IMPORT_MAX_ROWS", "1000000"))
+INSURDESK_IMPORT_MAX_XML_BYTES = int(os.environ.get("INSURDESK_IMPORT_MAX_XML_BYTES", str(1 << 30)))
+INSURDESK_MEMBERS_MAX_ROWS = int(os.environ.get("INSURDESK_MEMBERS_MAX_ROWS", "20000"))
+INSURDESK_MEMBERS_MAX_XML_BYTES = int(os.environ.get("INSURDESK_MEMBERS_MAX_XML_BYTES", str(64 << 20)))
+# Refused rows' details kept per import run (the first ones in full; the rest are only counted), which
+# also bounds the size of its report.
+# Uploaded import files (encrypted, under MEDIA_ROOT/imports) are deleted this many days after upload by
+# `insurdesk daily`; 0 deletes each right after its import.
+INSURDESK_UPLOAD_RETENTION_DAYS = int(os.environ.get("INSURDESK_UPLOAD_RETENTION_DAYS", "30"))
+INSURDESK_IMPORT_MAX_ISSUES = int(os.environ.get("INSURDESK_IMPORT_MAX_ISSUES", "10000"))
 
 NINJA_PAGINATION_PER_PAGE = 20
 

@@ -5,13 +5,17 @@ the same vocabulary, and their field is the dotted path inside the request ("leg
 "beneficial_owners[0].id_number", a query parameter's name), never prefixed with "body".
 """
 
+import logging
 from functools import partial
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
 from insurdesk.common.errors import DomainError, Duplicate
+
+logger = logging.getLogger("insurdesk.api")
 
 # Discriminator values of the request bodies that are unions: pydantic puts the tag into the error path.
 UNION_TAGS = frozenset({"individual", "corporate"})
@@ -42,6 +46,8 @@ _CODES = {
     "json_invalid": "malformed",
     "unstorable_text": "format",
     "string_unicode": "format",
+    "bidi_control": "bidi_control",
+    "invisible_character": "invisible_character",
     "value_error": "invalid",
     "assertion_error": "invalid",
 }
@@ -66,6 +72,8 @@ _KIND_MESSAGES = {
     "decimal_max_places": "小数位数不能超过 {decimal_places} 位",
     "unstorable_text": "不能包含空字符（NUL）或无效的 Unicode 字符",
     "string_unicode": "不能包含空字符（NUL）或无效的 Unicode 字符",
+    "bidi_control": "含有文字方向控制字符（U+{code}），显示的内容与实际不符，请删除",
+    "invisible_character": "含有不可见字符（U+{code}），显示的内容与实际不符，请删除",
     "greater_than": "应大于 {gt}",
     "greater_than_equal": "应不小于 {ge}",
     "less_than": "应小于 {lt}",
@@ -192,6 +200,22 @@ def _not_found(request, exc: Http404, api: NinjaAPI):
     return api.create_response(request, error_body("", "not_found", "请求的资源不存在"), status=404)
 
 
+def _too_large(request, exc: RequestDataTooBig, api: NinjaAPI):
+    from insurdesk.api.middleware import too_large_body
+
+    return api.create_response(request, too_large_body(), status=413)
+
+
+def _unhandled(request, exc: Exception, api: NinjaAPI):
+    """Log the failure with its traceback; answer JSON 500 without it, in development too."""
+    logger.exception("API %s %s failed", request.method, request.path, exc_info=exc)
+    return api.create_response(
+        request,
+        error_body("", "server_error", "服务器内部错误，已记录；请稍后再试或联系系统管理员"),
+        status=500,
+    )
+
+
 def install(api: NinjaAPI) -> None:
     """Register the translations on the API (the most specific exception class wins)."""
     for exc_class, handler in (
@@ -202,5 +226,7 @@ def install(api: NinjaAPI) -> None:
         (Throttled, _throttled),
         (HttpError, _http_error),
         (Http404, _not_found),
+        (RequestDataTooBig, _too_large),
+        (Exception, _unhandled),
     ):
         api.add_exception_handler(exc_class, partial(handler, api=api))

@@ -57,7 +57,7 @@ from insurdesk.common.errors import FieldError, NotAllowed, NotFound
 from insurdesk.customers.api import CustomerIn
 from insurdesk.customers.api import _to_service as customer_input
 from insurdesk.customers.selectors import shown
-from insurdesk.org.api import ErrorsOut, InSchema, storable_text
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema, storable_text
 from insurdesk.org.policy import can
 from insurdesk.products.calculations import term_label
 from insurdesk.products.models import PaymentMode
@@ -264,7 +264,7 @@ class ReplyIn(InSchema):
     reply: str = Field(..., min_length=1, max_length=500, description="回复内容")
 
 
-class AssignIn(InSchema):
+class ApplicationAssignIn(InSchema):
     owner_id: int | None = Field(None, ge=1, le=MAX_ID, description="处理人；不填为取消分派")
 
 
@@ -273,11 +273,11 @@ class CheckIn(InSchema):
     note: str = Field("", max_length=300)
 
 
-class WithdrawIn(InSchema):
+class ApplicationWithdrawIn(InSchema):
     reason: str = Field(..., min_length=1, max_length=300)
 
 
-class ListQuery(Schema):
+class ApplicationListQuery(StrictSchema):
     q: str | None = Field(None, max_length=100, description="投保单号或投保人姓名（前缀）")
     state: StateT | None = None
     queue: QueueT | None = Field(
@@ -292,11 +292,11 @@ class ListQuery(Schema):
         return None if value == "" else storable_text(value)
 
 
-class ProblemQuery(Schema):
+class ProblemQuery(StrictSchema):
     open_only: bool = Field(False, description="true 只列未解决的问题件")
 
 
-class StatsQuery(Schema):
+class StatsQuery(StrictSchema):
     since: date | None = Field(None, description="二次录入日期起")
     until: date | None = Field(None, description="二次录入日期止")
 
@@ -309,7 +309,7 @@ class Ref(Schema):
     name: str
 
 
-class PartyOut(Schema):
+class ApplicationPartyOut(Schema):
     customer_id: int
     archive_no: str
     name: str | None
@@ -318,7 +318,7 @@ class PartyOut(Schema):
     created_in_flow: bool
 
 
-class LineOut(Schema):
+class ApplicationLineOut(Schema):
     seq: int
     product_code: str
     product_name: str
@@ -331,7 +331,7 @@ class LineOut(Schema):
     plan_level: str | None
 
 
-class BeneficiaryOut(Schema):
+class ApplicationBeneficiaryOut(Schema):
     seq: int
     order: int
     name: str
@@ -366,13 +366,13 @@ class ApplicationOut(Schema):
     key_fields_hidden: bool = Field(description="二次录入前，初录人以外的人看不到关键字段（为 null）")
     unit: Ref
     agent: Ref | None
-    policyholder: PartyOut
-    insured: PartyOut | None
+    policyholder: ApplicationPartyOut
+    insured: ApplicationPartyOut | None
     relationship: RelationshipT
     insured_consent: bool
     beneficiary_legal: bool
-    beneficiaries: list[BeneficiaryOut] | None
-    lines: list[LineOut] | None
+    beneficiaries: list[ApplicationBeneficiaryOut] | None
+    lines: list[ApplicationLineOut] | None
     total_premium: Decimal | None
     payment_mode: ModeT | None
     payment_term: str | None
@@ -699,7 +699,7 @@ def entry_errors(request, params: Query[StatsQuery]):
     summary="投保单列表与待办队列（分页）",
     response={200: ApplicationPage, **_READ},
 )
-def list_applications(request, params: Query[ListQuery]):
+def list_applications(request, params: Query[ApplicationListQuery]):
     viewer = request.auth
     _require(viewer, "application.view")
     if params.queue:
@@ -911,7 +911,7 @@ def reply_problem(request, id: int, pid: int, payload: ReplyIn):
     summary="分派问题件处理人",
     response={200: ProblemOut, **_WRITE},
 )
-def assign_problem(request, id: int, pid: int, payload: AssignIn):
+def assign_problem(request, id: int, pid: int, payload: ApplicationAssignIn):
     app = _visible(request.auth, id)
     item = problem_assign(
         actor=request.auth, application_id=app.pk, problem_id=_problem_id(pid), owner_id=payload.owner_id
@@ -937,7 +937,7 @@ def submit(request, id: int):
     summary="撤件",
     response={200: ApplicationOut, **_WRITE},
 )
-def withdraw(request, id: int, payload: WithdrawIn):
+def withdraw(request, id: int, payload: ApplicationWithdrawIn):
     app = _visible(request.auth, id)
     application_withdraw(actor=request.auth, application_id=app.pk, reason=payload.reason)
     return _reload(request.auth, app.pk)

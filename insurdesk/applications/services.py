@@ -46,6 +46,7 @@ from insurdesk.common.errors import (
     NotAllowed,
     ValidationFailed,
 )
+from insurdesk.common.text import check_reason
 from insurdesk.common.uploads import check_upload
 from insurdesk.customers.keys import identity_hash
 from insurdesk.customers.models import Customer, Kind
@@ -604,9 +605,7 @@ def application_submit(*, actor, application_id: int) -> Application:
 def application_withdraw(*, actor, application_id: int, reason: str) -> Application:
     """Withdraw an application before issue (撤件); its open problem items are cancelled."""
     require(actor, "application.withdraw", "您的角色无权撤件")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(FieldError("reason", "required", "撤件原因不能为空"))
+    reason = check_reason(reason, field="reason", label="撤件原因", max_length=300)
     app = application_lock(application_id, actor=actor)
     fire(app, "withdraw")
     app.closed_reason = reason[:300]

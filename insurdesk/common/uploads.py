@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from insurdesk.common.errors import FieldError, ValidationFailed
 
-__all__ = ["TYPES", "CheckedUpload", "check_filename", "check_upload", "sniff"]
+__all__ = ["TYPES", "CheckedUpload", "check_filename", "check_spreadsheet_size", "check_upload", "sniff"]
 
 HEAD_BYTES = 8192
 MAX_NAME_CHARS = 200
@@ -242,11 +242,92 @@ def sniff(fh, allowed: Iterable[FileType]) -> list[FileType]:
     return [t for t in allowed if t.matches(head, names)]
 
 
-def check_upload(file, *, allowed_types: Iterable[str], max_bytes: int, field: str = "file") -> CheckedUpload:
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_SHEET_XML = re.compile(r"xl/(?:worksheets/[^/]+|sharedStrings)\.xml", re.IGNORECASE)
+
+
+def check_spreadsheet_size(
+    fh,
+    *,
+    kind: str,
+    max_xml_bytes: int,
+    max_rows: int,
+    field: str = "file",
+    settings_prefix: str = "INSURDESK",
+) -> int:
+    """Refuse a spreadsheet whose sheets expand past max_xml_bytes or hold more than max_rows rows.
+
+    Runs before any spreadsheet library reads the file, so a small file that expands to gigabytes of
+    XML (a "zip bomb") or millions of rows costs at most max_xml_bytes of decompression, in 1 MB pieces,
+    and no memory: first the sizes the zip declares, then the bytes it really expands to (a zip may
+    lie about them), counting the <row> elements on the way. CSV: the lines are counted. Returns the
+    rows found (xlsx: row elements, the header included).
+    """
+    fh.seek(0)
+    rows = 0
+    limit = _size_label(max_xml_bytes)
+    too_many = _refuse(
+        field, "too_many_rows", f"文件超过 {max_rows} 行的上限（{settings_prefix}_MAX_ROWS），请分批导入"
+    )
+    too_big = f"超过上限 {limit}（{settings_prefix}_MAX_XML_BYTES）"
+    try:
+        if kind == "csv":
+            while chunk := fh.read(1 << 20):
+                rows += chunk.count(b"\n")
+                if rows > max_rows + 1:  # the header line
+                    raise too_many
+            return rows
+        if kind != "xlsx":
+            return 0
+        with zipfile.ZipFile(fh) as z:
+            sheets = [i for i in z.infolist() if _SHEET_XML.fullmatch(i.filename)]
+            declared = sum(i.file_size for i in sheets)
+            if declared > max_xml_bytes:
+                raise _refuse(
+                    field, "too_expanded",
+                    f"工作表解压后为 {_size_label(declared)}，{too_big}",
+                )  # fmt: skip
+            expanded = 0
+            for info in sheets:
+                counting = info.filename.lower().startswith("xl/worksheets/")
+                tail = b""
+                with z.open(info) as member:
+                    while chunk := member.read(1 << 20):
+                        expanded += len(chunk)
+                        if expanded > max_xml_bytes:
+                            raise _refuse(
+                                field, "too_expanded",
+                                f"工作表解压后{too_big}（压缩包申报的大小不实）",
+                            )  # fmt: skip
+                        if counting:
+                            window = tail + chunk
+                            rows += len(_ROW_TAG.findall(window)) - len(_ROW_TAG.findall(tail))
+                            tail = window[-32:]
+                            if rows > max_rows + 1:
+                                raise too_many
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise _refuse(field, "content_type", f"Excel 文件已损坏，无法读取（{type(exc).__name__}）") from None
+    finally:
+        fh.seek(0)
+    return rows
+
+
+def check_upload(
+    file,
+    *,
+    allowed_types: Iterable[str],
+    max_bytes: int,
+    field: str = "file",
+    max_rows: int | None = None,
+    max_xml_bytes: int | None = None,
+    settings_prefix: str = "INSURDESK",
+) -> CheckedUpload:
     """Check an uploaded file (Django UploadedFile or any binary file with .name) before storing it.
 
     Refuses, with a ValidationFailed naming `field`: a bad name, a size over max_bytes or zero, and
-    content that is none of allowed_types (keys of TYPES) or disagrees with the extension.
+    content that is none of allowed_types (keys of TYPES) or disagrees with the extension. With
+    max_rows, a spreadsheet (xlsx, csv) is also checked for its expanded size and row count
+    (check_spreadsheet_size) before anything reads it.
     """
     allowed_types = list(allowed_types)
     unknown = [k for k in allowed_types if k not in TYPES]
@@ -279,6 +360,15 @@ def check_upload(file, *, allowed_types: Iterable[str], max_bytes: int, field: s
     found = next((t for t in matches if extension in t.extensions), None)
     if found is None:
         raise _refuse(field, "extension_mismatch", f"扩展名 {extension} 与文件内容（{matches[0].label}）不符")
+    if max_rows is not None and found.key in ("xlsx", "csv"):
+        check_spreadsheet_size(
+            fh,
+            kind=found.key,
+            max_rows=max_rows,
+            max_xml_bytes=max_xml_bytes or max_bytes * 100,
+            field=field,
+            settings_prefix=settings_prefix,
+        )
     return CheckedUpload(
         name=name, kind=found.key, content_type=found.content_type, size=size, sha256=digest.hexdigest()
     )

@@ -54,7 +54,7 @@ from insurdesk.compliance.services import (
     transaction_flag_review,
 )
 from insurdesk.customers.selectors import customer_get
-from insurdesk.org.api import ErrorsOut, InSchema, storable_text
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema, storable_text
 
 audit_router = Router(tags=["audit"])
 router = Router(tags=["compliance"])
@@ -82,7 +82,7 @@ def _check_id(pk: int, message: str) -> int:
     return pk
 
 
-class PageQuery(Schema):
+class CompliancePageQuery(StrictSchema):
     page: int = Field(1, ge=1, description="页码，从 1 开始；超出范围时 items 为空")
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
@@ -94,7 +94,7 @@ class PageQuery(Schema):
         return storable_text(value)
 
 
-def _paged(qs, params: PageQuery) -> tuple[list, int]:
+def _paged(qs, params: CompliancePageQuery) -> tuple[list, int]:
     count = qs.count()
     offset = (params.page - 1) * params.page_size
     return (list(qs[offset : offset + params.page_size]) if offset < count else []), count
@@ -103,7 +103,7 @@ def _paged(qs, params: PageQuery) -> tuple[list, int]:
 # ---------------------------------------------------------------- the log
 
 
-class AuditQuery(PageQuery):
+class AuditQuery(CompliancePageQuery):
     actor: str | None = Field(None, max_length=150, description="操作人用户名；system 为系统")
     action: str | None = Field(
         None, max_length=50, description="动作，如 customer.view；不含点或以点结尾为前缀"
@@ -184,7 +184,7 @@ class CustomerBriefPage(Schema):
     count: int
 
 
-class QueueQuery(PageQuery):
+class ComplianceQueueQuery(CompliancePageQuery):
     window: int = Field(30, ge=0, le=3650, description="reviews_due：未来多少天内到期")
 
 
@@ -198,7 +198,7 @@ def _brief(c) -> dict:
     summary="反洗钱工作队列",
     response={200: CustomerBriefPage, **_READ},
 )
-def queue(request, name: str, params: Query[QueueQuery]):
+def queue(request, name: str, params: Query[ComplianceQueueQuery]):
     """Return one queue: expired_ids 证件过期, missing_bo 缺少受益所有人,
     high_risk_unreviewed 高风险未按期审核, reviews_due 审核到期."""
     if name not in QUEUES:
@@ -404,7 +404,7 @@ def add_consent(request, id: int, payload: ConsentIn):
     return Status(201, _consent(consent))
 
 
-class WithdrawIn(InSchema):
+class ConsentWithdrawIn(InSchema):
     channel: _lit(ConsentChannel)
     withdrawn_at: datetime | None = None
 
@@ -415,7 +415,7 @@ class WithdrawIn(InSchema):
     summary="记录撤回同意",
     response={200: ConsentOut, **_WRITE},
 )
-def withdraw_consent(request, id: int, payload: WithdrawIn):
+def withdraw_consent(request, id: int, payload: ConsentWithdrawIn):
     consent = consent_withdraw(
         actor=request.auth, consent_id=_check_id(id, "同意记录不存在"), **payload.model_dump()
     )
@@ -470,7 +470,7 @@ def _flag(f) -> dict:
     }
 
 
-class FlagQuery(PageQuery):
+class FlagQuery(CompliancePageQuery):
     state: _lit(FlagState) | None = None
     kind: _lit(FlagKind) | None = None
 
@@ -579,7 +579,7 @@ def _finding(f) -> dict:
     }
 
 
-class FindingQuery(PageQuery):
+class FindingQuery(CompliancePageQuery):
     check: str | None = Field(None, max_length=40)
     open_only: bool = True
 
@@ -666,7 +666,7 @@ def _task(t) -> dict:
     }
 
 
-class TaskQuery(PageQuery):
+class TaskQuery(CompliancePageQuery):
     state: Literal["open_all", "open", "in_progress", "done", "verified"] | None = Field(
         None, description="open_all：全部未关闭"
     )
@@ -718,7 +718,7 @@ def transition_task(request, id: int, payload: TransitionIn):
     return _task(_task_after(request, task.pk))
 
 
-class AssignIn(InSchema):
+class TaskAssignIn(InSchema):
     owner_id: int | None = Id("整改责任人用户 id", None)
     due_on: date | None = None
     note: str = Field("", max_length=2000)
@@ -730,7 +730,7 @@ class AssignIn(InSchema):
     summary="指派整改责任人和期限",
     response={200: TaskOut, **_WRITE},
 )
-def assign_task(request, id: int, payload: AssignIn):
+def assign_task(request, id: int, payload: TaskAssignIn):
     task = task_assign(actor=request.auth, task_id=_check_id(id, "整改任务不存在"), **payload.model_dump())
     return _task(_task_after(request, task.pk))
 
@@ -772,7 +772,7 @@ def _pi(r) -> dict:
     }
 
 
-class PiQuery(PageQuery):
+class PiQuery(CompliancePageQuery):
     state: _lit(RequestState) | None = None
     overdue: bool = False
 

@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "customer.reveal": "查看敏感信息", "customer.export": "导出档案",
     "user.create": "新建用户", "unit.create": "新建机构", "login": "登录", "login.failed": "登录失败",
     "logout": "退出", "token.issue": "签发令牌", "token.revoke": "撤销令牌",
+    "token.revoke_all": "撤销全部令牌",
     "audit.export": "导出使用记录", "audit.verify": "校验记录链",
     "aml.rate": "反洗钱风险评级", "aml.review": "反洗钱审核", "aml.flag_raise": "交易标记",
     "aml.flag_review": "交易标记审核", "compliance.check_run": "合规检查",

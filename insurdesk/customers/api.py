@@ -39,7 +39,7 @@ from insurdesk.customers.services import (
     customer_reveal,
     customer_update,
 )
-from insurdesk.org.api import ErrorsOut, InSchema, storable_text
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema, storable_text
 from insurdesk.org.policy import can
 
 router = Router(tags=["customers"])
@@ -481,7 +481,7 @@ class CustomerPage(Schema):
     count: int = Field(description="符合条件的档案总数（不受分页影响）")
 
 
-class ListQuery(Schema):
+class CustomerListQuery(StrictSchema):
     q: str | None = Field(None, max_length=100, description="姓名（前缀）、客户号、证件号码或手机号")
     kind: KindT | None = None
     unit_id: int | None = Ref("所属机构 id（含下级机构）")
@@ -751,7 +751,7 @@ _WRITE = {400: ErrorsOut, 401: ErrorsOut, 403: ErrorsOut, 409: ErrorsOut, 422: E
     summary="查找客户档案（分页）",
     response={200: CustomerPage, 401: ErrorsOut, 422: ErrorsOut},
 )
-def list_customers(request, params: Query[ListQuery]):
+def list_customers(request, params: Query[CustomerListQuery]):
     """Search by name prefix, archive number, identity number or mobile; filter; page."""
     viewer = request.auth
     qs = customer_list(

@@ -16,6 +16,7 @@ from insurdesk.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from insurdesk.common.text import check_reason
 from insurdesk.customers.calculations import completeness
 from insurdesk.customers.keys import identity_hash, mobile_hash
 from insurdesk.customers.models import (
@@ -497,13 +498,9 @@ def customer_reveal(
         raise NotFound(FieldError("", "not_found", "客户档案不存在"))
     if field not in REVEALABLE_FIELDS:
         raise ValidationFailed(FieldError("field", "choice", "该项不能查看完整信息"))
-    reason = " ".join((reason or "").split())
-    if len(reason) < REVEAL_REASON_MIN:
-        message = f"请填写查看原因（至少 {REVEAL_REASON_MIN} 个字）"
-        raise ValidationFailed(FieldError("reason", "required", message))
-    if len(reason) > REVEAL_REASON_MAX:
-        message = f"查看原因不能超过 {REVEAL_REASON_MAX} 个字"
-        raise ValidationFailed(FieldError("reason", "too_long", message))
+    reason = check_reason(
+        reason, field="reason", label="查看原因", min_visible=REVEAL_REASON_MIN, max_length=REVEAL_REASON_MAX
+    )
     value = getattr(customer, field)
     if value in (None, ""):
         raise ValidationFailed(FieldError("field", "empty", "该项没有内容"))

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from insurdesk.common.errors import FieldError, ValidationFailed
+from insurdesk.common.text import check_text
 from insurdesk.identity.documents import check_derived, check_document
 from insurdesk.identity.errors import IdentityError
 from insurdesk.identity.phones import normalize_landline, normalize_mobile, normalize_postal_code
@@ -86,7 +87,40 @@ def _clean_document(
     return doc
 
 
+# Text fields where a line break belongs; everywhere else a line break is refused with the rest.
+_MULTILINE = frozenset({"notes", "business_scope", "health_notes", "residence_address", "mailing_address",
+                        "registered_address", "operating_address", "address", "control_description"})
+# Request field names where they differ from the archive's (insurdesk/customers/api.py).
+_FIELD_NAMES = {"legal_rep_name": "legal_representative.name", "id_number": "id_number"}
+
+
+def _label(key: str) -> str:
+    from django.core.exceptions import FieldDoesNotExist
+
+    from insurdesk.customers.models import BeneficialOwner, Customer
+
+    for model in (Customer, BeneficialOwner):
+        try:
+            return str(model._meta.get_field(key).verbose_name)
+        except FieldDoesNotExist:
+            pass
+    return key
+
+
+def _check_texts(chk: Checker, data: dict, prefix: str = "") -> None:
+    """Refuse names, addresses and free text holding bidi controls or invisible characters (every way in)."""
+    for key, value in data.items():
+        if not isinstance(value, str) or not value:
+            continue
+        field = f"{prefix}.{key}" if prefix else _FIELD_NAMES.get(key, key)
+        try:
+            check_text(value, field=field, label=_label(key), multiline=key in _MULTILINE)
+        except ValidationFailed as exc:
+            chk.errors.extend(exc.errors)
+
+
 def _clean_common(chk: Checker, data: dict, today: date) -> None:
+    _check_texts(chk, data)
     for key in ("mobile", "contact_mobile"):
         if key in data:
             if _blank(data[key]):
@@ -234,6 +268,7 @@ def clean_beneficial_owner(data: dict, index: int) -> dict:
     data = {k: _strip(v) for k, v in data.items()}
     chk = Checker()
     prefix = f"beneficial_owners[{index}]"
+    _check_texts(chk, data, prefix)
     if _blank(data.get("name")):
         chk.fail(f"{prefix}.name", "required", "受益所有人姓名不能为空")
     if data.get("ownership_kind") not in ("equity", "income_vote", "control", "manager"):

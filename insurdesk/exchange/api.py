@@ -23,7 +23,7 @@ from insurdesk.exchange.report import write_report
 from insurdesk.exchange.selectors import run_get, run_list
 from insurdesk.exchange.services import import_start
 from insurdesk.exchange.views import download_name
-from insurdesk.org.api import ErrorsOut
+from insurdesk.org.api import ErrorsOut, StrictSchema
 
 router = Router(tags=["exchange"])
 
@@ -95,7 +95,7 @@ def import_get(request, id: int):
     return _out(_run(request, id))
 
 
-class ReportQuery(Schema):
+class ReportQuery(StrictSchema):
     format: FormatT = "xlsx"
 
 
@@ -117,7 +117,7 @@ def import_report(request, id: int, query: Query[ReportQuery] = None):
     return _file(path, name=f"导入报告-{run.pk}.{fmt}", fmt=fmt)
 
 
-class ExportQuery(Schema):
+class ExportQuery(StrictSchema):
     """The filters of every list; each list reads its own and drops a value it does not accept."""
 
     format: FormatT = "xlsx"
@@ -167,7 +167,7 @@ def export_get(request, name: str, query: Query[ExportQuery] = None):
     return _file(binary, name=f"{EXPORTERS[name].label}.{query.format}", fmt=query.format)
 
 
-class FileQuery(Schema):
+class FileQuery(StrictSchema):
     reference: str = Field(..., min_length=1, max_length=100, description="个人信息查阅请求的编号或事由")
 
 

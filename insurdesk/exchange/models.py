@@ -35,6 +35,8 @@ class ImportRun(models.Model):
     merged = models.PositiveIntegerField("合并", default=0)
     refused = models.PositiveIntegerField("拒绝", default=0)
     warnings = models.PositiveIntegerField("提示", default=0)
+    # Problems past INSURDESK_IMPORT_MAX_ISSUES: counted here, not stored one by one.
+    issues_omitted = models.PositiveIntegerField("未逐条记录的问题", default=0)
     # The archive table's other parts: "policy.created", "claim.unchanged" … -> count.
     parts = models.JSONField("保单/缴费/理赔/沟通记录计数", default=dict, blank=True)
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -143,7 +144,7 @@ def import_file(
             )
     claim(run)
     try:
-        _Importer(actor=actor, run=run, batch_size=batch_size, progress=progress).run()
+        _Importer(actor=actor, run=run, batch_size=batch_size, progress=progress, path=path).run()
     except Unreadable as exc:
         _fail(run, str(exc))
     except Exception as exc:
@@ -289,8 +290,9 @@ def _keys(batch: list[Row]) -> set:
 
 
 class _Importer:
-    def __init__(self, *, actor, run: ImportRun, batch_size: int, progress: Progress | None):
+    def __init__(self, *, actor, run: ImportRun, batch_size: int, progress: Progress | None, path=None):
         self.actor = actor
+        self.path = path  # the file as read (a decrypted copy of an uploaded one); else the run's own
         self.run_record = run
         self.batch_size = max(1, batch_size)
         self.progress = progress
@@ -313,12 +315,13 @@ class _Importer:
         self._met_ahead: set[int] = set()  # the reader's: repeated customers whose first row it has cleaned
         self._sqlite = connections[DEFAULT_DB_ALIAS].vendor == "sqlite"
         self._gave_way = time.monotonic()  # when the write lock was last left free (_give_way)
+        self._issues_stored: int | None = None  # issues of the run stored in full so far
 
     # -- set-up --
 
     def run(self) -> None:
         run = self.run_record
-        self.table = table = open_table(run.file_path)
+        self.table = table = open_table(self.path or run.file_path)
         try:
             self.mapping = mapping = map_headers(table.headers)
             self.kind = CORPORATE if mapping.template == CORPORATE else "individual"
@@ -736,7 +739,8 @@ class _Importer:
     def _record(self, batch: list[Row], outcome: _Outcome) -> None:
         """Add a batch's problems and counts to its run, in the batch's transaction."""
         run = self.run_record
-        ImportIssue.objects.bulk_create([self._issue_model(i) for i in outcome.issues], batch_size=500)
+        kept, omitted = self._within_bound(outcome.issues)
+        ImportIssue.objects.bulk_create([self._issue_model(i) for i in kept], batch_size=500)
         warnings = sum(1 for i in outcome.issues if i.level == IssueLevel.WARNING)
         more = {}
         if outcome.parts:
@@ -754,8 +758,21 @@ class _Importer:
             merged=F("merged") + outcome.merged,
             refused=F("refused") + outcome.refused,
             warnings=F("warnings") + warnings,
+            issues_omitted=F("issues_omitted") + omitted,
             heartbeat_at=timezone.now(),
         )
+
+    def _within_bound(self, issues: list[Issue]) -> tuple[list[Issue], int]:
+        """Return the issues to store in full and how many are only counted (INSURDESK_IMPORT_MAX_ISSUES).
+
+        A file of two million bad rows would otherwise store two million issues and a report as large.
+        """
+        if self._issues_stored is None:
+            self._issues_stored = ImportIssue.objects.filter(run=self.run_record).count()
+        room = max(0, settings.INSURDESK_IMPORT_MAX_ISSUES - self._issues_stored)
+        kept = issues[:room]
+        self._issues_stored += len(kept)
+        return kept, len(issues) - len(kept)
 
     # -- one row --
 

@@ -148,6 +148,7 @@ def open_table(path: str | os.PathLike) -> Table:
     fmt = sniff_format(path)
     table = Table(path=path, format=fmt)
     if fmt == "xlsx":
+        _check_expansion(path)
         _open_xlsx(table)
     else:
         table.encoding = detect_encoding(path)
@@ -163,6 +164,26 @@ def open_table(path: str | os.PathLike) -> Table:
     else:
         table.total_rows = max(0, table._first_row + table._sheet.height - 1 - table.header_row)
     return table
+
+
+def _check_expansion(path: Path) -> None:
+    """Refuse a workbook whose sheets expand past the limits before calamine reads it (zip bombs, bulk)."""
+    from django.conf import settings
+
+    from insurdesk.common.errors import ValidationFailed
+    from insurdesk.common.uploads import check_spreadsheet_size
+
+    with open(path, "rb") as fh:
+        try:
+            check_spreadsheet_size(
+                fh,
+                kind="xlsx",
+                max_rows=settings.INSURDESK_IMPORT_MAX_ROWS,
+                max_xml_bytes=settings.INSURDESK_IMPORT_MAX_XML_BYTES,
+                settings_prefix="INSURDESK_IMPORT",
+            )
+        except ValidationFailed as exc:
+            raise Unreadable(exc.errors[0].message) from None
 
 
 def _open_xlsx(table: Table) -> None:

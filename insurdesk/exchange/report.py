@@ -41,6 +41,7 @@ def summary(run: ImportRun) -> list[tuple[str, object]]:
         ("状态", run.get_status_display() + ("（仅校验，未导入）" if run.dry_run else "")),
         ("数据行", run.processed), ("新建", run.created), ("更新", run.updated), ("未变化", run.unchanged),
         ("合并（同一客户的其他行）", run.merged), ("拒绝", run.refused), ("提示", run.warnings),
+        ("未逐条列出的问题（超过上限，只计数）", run.issues_omitted),
         ("说明", run.message),
     ]  # fmt: skip
 

@@ -28,7 +28,7 @@ from insurdesk.lifecycle.services import (
     destruction_request,
     destruction_withdraw,
 )
-from insurdesk.org.api import ErrorsOut, InSchema
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema
 
 router = Router(tags=["lifecycle"])
 
@@ -39,7 +39,7 @@ _WRITE = {400: ErrorsOut, 401: ErrorsOut, 403: ErrorsOut, 404: ErrorsOut, 409: E
 StateT = Literal[tuple(RequestState.values)]  # type: ignore[valid-type]
 
 
-class RuleOut(Schema):
+class RetentionRuleOut(Schema):
     code: str
     label: str
     records: str = Field(description="适用的资料")
@@ -49,16 +49,16 @@ class RuleOut(Schema):
     source: str = Field(description="法律依据")
 
 
-class PageQuery(Schema):
+class LifecyclePageQuery(StrictSchema):
     page: int = Field(1, ge=1, le=10**6)
     page_size: int = Field(20, ge=1, le=200)
 
 
-class RequestsQuery(PageQuery):
+class RequestsQuery(LifecyclePageQuery):
     state: StateT | None = None
 
 
-class DueOut(Schema):
+class RetentionDueOut(Schema):
     customer_id: int
     archive_no: str
     kind: str
@@ -69,8 +69,8 @@ class DueOut(Schema):
     open_request_id: int | None
 
 
-class DuePage(Schema):
-    items: list[DueOut]
+class RetentionDuePage(Schema):
+    items: list[RetentionDueOut]
     count: int
 
 
@@ -100,12 +100,12 @@ class RequestIn(InSchema):
     reason: str = Field(..., min_length=1, max_length=500, description="申请理由")
 
 
-class DecisionIn(InSchema):
+class DestructionDecisionIn(InSchema):
     request_id: int = Field(..., ge=1, le=MAX_ID, description="读到的待审批申请 id")
     note: str = Field("", max_length=500, description="审批意见（驳回时必填）")
 
 
-class WithdrawIn(InSchema):
+class DestructionWithdrawIn(InSchema):
     request_id: int = Field(..., ge=1, le=MAX_ID)
 
 
@@ -185,7 +185,7 @@ def _record_out(r: DestructionRecord) -> dict:
     }
 
 
-def _page(qs, q: PageQuery) -> tuple[list, int]:
+def _page(qs, q: LifecyclePageQuery) -> tuple[list, int]:
     count = qs.count()
     offset = (q.page - 1) * q.page_size
     return (list(qs[offset : offset + q.page_size]) if offset < count else []), count
@@ -204,7 +204,10 @@ def _open_request(customer, request_id: int) -> int:
 
 
 @router.get(
-    "/rules", url_name="lifecycle_rules", summary="保存期限规则", response={200: list[RuleOut], **_READ}
+    "/rules",
+    url_name="lifecycle_rules",
+    summary="保存期限规则",
+    response={200: list[RetentionRuleOut], **_READ},
 )
 def rules(request):
     """Return the retention rules in force, with their legal sources."""
@@ -215,9 +218,9 @@ def rules(request):
     "/due",
     url_name="lifecycle_due",
     summary="保存期限已届满、可申请销毁的档案",
-    response={200: DuePage, **_READ},
+    response={200: RetentionDuePage, **_READ},
 )
-def due(request, params: Query[PageQuery]):
+def due(request, params: Query[LifecyclePageQuery]):
     qs, meta = due_customers(viewer=request.auth)
     rows, count = _page(qs, params)
     items = [
@@ -288,7 +291,7 @@ def request_destruction(request, id: int, payload: RequestIn):
     summary="申请人撤回销毁申请",
     response={200: RequestOut, **_WRITE},
 )
-def withdraw(request, id: int, payload: WithdrawIn):
+def withdraw(request, id: int, payload: DestructionWithdrawIn):
     customer = _customer(request.auth, id)
     req = destruction_withdraw(actor=request.auth, request_id=_open_request(customer, payload.request_id))
     return _request_out(req)
@@ -300,7 +303,7 @@ def withdraw(request, id: int, payload: WithdrawIn):
     summary="审批并执行销毁（匿名化）；申请人不能审批",
     response={200: RecordOut, **_WRITE},
 )
-def approve(request, id: int, payload: DecisionIn):
+def approve(request, id: int, payload: DestructionDecisionIn):
     customer = _customer(request.auth, id)
     record = destruction_approve(
         actor=request.auth, request_id=_open_request(customer, payload.request_id), note=payload.note
@@ -314,7 +317,7 @@ def approve(request, id: int, payload: DecisionIn):
     summary="驳回销毁申请",
     response={200: RequestOut, **_WRITE},
 )
-def reject(request, id: int, payload: DecisionIn):
+def reject(request, id: int, payload: DestructionDecisionIn):
     customer = _customer(request.auth, id)
     req = destruction_reject(
         actor=request.auth, request_id=_open_request(customer, payload.request_id), note=payload.note
@@ -331,6 +334,6 @@ def requests(request, params: Query[RequestsQuery]):
 
 
 @router.get("/records", url_name="lifecycle_records", summary="销毁记录", response={200: RecordPage, **_READ})
-def records(request, params: Query[PageQuery]):
+def records(request, params: Query[LifecyclePageQuery]):
     rows, count = _page(destruction_records(viewer=request.auth), params)
     return {"items": [_record_out(r) for r in rows], "count": count}

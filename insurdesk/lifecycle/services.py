@@ -23,8 +23,8 @@ from insurdesk.common.errors import (
     IllegalTransition,
     NotAllowed,
     NotFound,
-    ValidationFailed,
 )
+from insurdesk.common.text import check_reason
 from insurdesk.customers.models import BeneficialOwner, Customer, CustomerRelation, OtherInsurerPolicy
 from insurdesk.customers.selectors import customer_scope
 from insurdesk.lifecycle.models import (
@@ -78,11 +78,7 @@ def destruction_request(
 ) -> DestructionRequest:
     """Ask for an archive to be destroyed; refuse while any retention period runs, naming rule and date."""
     _require(actor, "lifecycle.request", "您的角色无权申请销毁档案")
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON:
-        raise ValidationFailed(FieldError("reason", "required", f"请填写申请理由（至少 {MIN_REASON} 个字）"))
-    if len(reason) > 500:
-        raise ValidationFailed(FieldError("reason", "too_long", "申请理由不能超过 500 个字"))
+    reason = check_reason(reason, field="reason", label="申请理由", min_visible=MIN_REASON, max_length=500)
     customer = _customer_in_scope(actor, customer_id, lock=True)
     status = retention_status(customer=customer, today=today)
     if status.destroyed:
@@ -172,9 +168,7 @@ def destruction_approve(
 def destruction_reject(*, actor, request_id: int, note: str) -> DestructionRequest:
     """Turn a request down with a reason; the archive stays as it is."""
     _require(actor, "lifecycle.approve", "只有合规专员或系统管理员可以审批销毁")
-    note = (note or "").strip()
-    if not note:
-        raise ValidationFailed(FieldError("note", "required", "请填写驳回理由"))
+    note = check_reason(note, field="note", label="驳回理由", max_length=500)
     req = _request_for_update(actor, request_id)
     req.reject()
     req.decided_by, req.decided_at, req.decision_note = actor, timezone.now(), note[:500]

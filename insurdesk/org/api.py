@@ -4,16 +4,20 @@ The shared pieces live here, in the lowest app with endpoints, because the layer
 every domain app import `org` but none import `insurdesk.api`.
 """
 
-from datetime import datetime
+import re
+import types
+import typing
+from datetime import date, datetime
 
 from django.contrib.auth import authenticate
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import DomainError
 from insurdesk.common.security import client_ip
+from insurdesk.common.text import BIDI_CONTROLS, hidden_character
 from insurdesk.org.models import ApiToken, hash_token
 from insurdesk.org.policy import needs_second_factor
 from insurdesk.org.services import second_factor_device, second_factor_verify, token_issue, token_revoke
@@ -59,15 +63,77 @@ def storable_text(value):
     return value
 
 
-class InSchema(Schema):
-    """A request body: unknown fields are refused, text must be storable."""
+# Secrets are compared, never shown: they may hold any character.
+_SECRET_FIELDS = frozenset({"password", "otp", "token", "old_password", "new_password"})
+
+
+def visible_text(value, field_name: str | None = None):
+    """Refuse text whose look hides what it holds: bidi controls, zero-width or other invisible characters."""
+    if isinstance(value, str) and field_name not in _SECRET_FIELDS:
+        ch = hidden_character(value, multiline=True)
+        if ch is not None:
+            kind = "bidi_control" if ch in BIDI_CONTROLS else "invisible_character"
+            raise PydanticCustomError(kind, "text holds U+{code}", {"code": f"{ord(ch):04X}"})
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _temporal(annotation) -> type | None:
+    """Return datetime or date when the annotation is (or may be) one, else None."""
+    if annotation is datetime:
+        return datetime
+    if annotation is date:
+        return date
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        found = [_temporal(a) for a in typing.get_args(annotation)]
+        return datetime if datetime in found else date if date in found else None
+    return None
+
+
+_NOT_A_DATE = "(not ISO 8601)"
+
+
+def iso_temporal(value, kind: type | None) -> bool:
+    """Tell whether a date or time arrived as ISO 8601 text (or not at all): 0 or "1700000000" did not."""
+    if kind is None or value is None or isinstance(value, date) or value == "":
+        return True
+    pattern = _ISO_DATETIME if kind is datetime else _ISO_DATE
+    return isinstance(value, str) and bool(pattern.fullmatch(value.strip()))
+
+
+class StrictSchema(Schema):
+    """API input (bodies and queries): dates and times only as ISO 8601 text, never numbers.
+
+    pydantic turns 0 into 1970-01-01 and "1700000000" into a time. A value that is not ISO text is
+    swapped for text no parser accepts, so pydantic refuses it on its field, with its usual error.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _iso_dates(cls, data):
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key in data and not iso_temporal(data[key], _temporal(field.annotation)):
+                data = {**data, key: _NOT_A_DATE}
+        return data
+
+
+class InSchema(StrictSchema):
+    """A request body: unknown fields are refused, text must be storable and show what it holds."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
-    def _storable(cls, value):
-        return storable_text(value)
+    def _storable(cls, value, info: ValidationInfo):
+        return visible_text(storable_text(value), info.field_name)
 
 
 class TokenIn(InSchema):

@@ -5,6 +5,7 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -73,6 +74,20 @@ class User(AbstractUser):
     @property
     def effective_role(self) -> str:
         return Role.ADMIN if self.is_superuser else self.role
+
+    def _get_session_auth_hash(self, secret=None):
+        """Bind sessions to the password and the role: a change of either ends the user's other sessions.
+
+        Django checks this hash on every request; the session that changed the password keeps itself
+        with update_session_auth_hash. A locked (inactive) user's sessions already end: the backend
+        refuses inactive users. API tokens are revoked by insurdesk.org.signals.
+        """
+        return salted_hmac(
+            "insurdesk.org.User.session_auth_hash",
+            f"{self.password}|{self.role}|{int(self.is_superuser)}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 def hash_token(raw: str) -> str:

@@ -159,6 +159,7 @@ PAGES: dict[str, Access] = {
     "logout": Access(None, Scope.SELF, second_factor=False),
     "home": Access(None, Scope.SELF),
     "account": Access(None, Scope.SELF),
+    "account_password": Access(None, Scope.SELF),
     "otp_setup": Access(None, Scope.SELF, second_factor=False),
     "otp_verify": Access(None, Scope.SELF, second_factor=False),
     "api_token_create": Access(None, Scope.SELF),

@@ -137,6 +137,15 @@ def token_revoke_by_id(*, actor: User, token_id: int) -> ApiToken:
     return tok
 
 
+@transaction.atomic
+def tokens_revoke_all(*, user: User, reason: str) -> int:
+    """Revoke every active API token of the user (its password, role or state changed)."""
+    n = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if n:
+        audit_log(actor=None, action="token.revoke_all", target=user, detail={"count": n, "reason": reason})
+    return n
+
+
 # ---------------------------------------------------------------- second factor (TOTP, django-otp)
 
 OTP_THROTTLED = "尝试次数过多，请 {seconds} 秒后再试"

@@ -5,8 +5,10 @@ from base64 import b32encode
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -116,9 +118,10 @@ def otp_verify(request):
     return render(request, "org/otp_verify.html", {"form": form, "next": _next(request)})
 
 
-def _account(request, *, new_token: str | None = None, new_token_expires=None):
+def _account(request, *, new_token: str | None = None, new_token_expires=None, password_form=None):
     user = request.user
     context = {
+        "password_form": password_form or PasswordChangeForm(user),
         "device": second_factor_device(user),
         "required": needs_second_factor(user),
         "tokens": api_tokens_of(user),
@@ -134,6 +137,19 @@ def _account(request, *, new_token: str | None = None, new_token_expires=None):
 def account(request):
     """The user's own security: second factor and API tokens."""
     return _account(request)
+
+
+@login_required
+@require_POST
+def account_password(request):
+    """Change the user's own password: this session stays, every other session and API token ends."""
+    form = PasswordChangeForm(request.user, request.POST)
+    if not form.is_valid():
+        return _account(request, password_form=form)
+    user = form.save()  # the save revokes the user's tokens (insurdesk.org.signals)
+    update_session_auth_hash(request, user)
+    messages.success(request, "密码已修改；其他已登录的会话和全部 API 令牌已失效")
+    return redirect("account")
 
 
 @login_required

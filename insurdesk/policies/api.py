@@ -15,7 +15,7 @@ from pydantic import field_validator
 from insurdesk.common import idempotency
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound
 from insurdesk.customers.selectors import shown, shown_text
-from insurdesk.org.api import ErrorsOut, InSchema, storable_text
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema, storable_text
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
 from insurdesk.policies.members import COLUMNS as MEMBER_COLUMNS
@@ -88,7 +88,7 @@ def _user(u) -> dict | None:
     return {"id": u.pk, "username": u.username, "name": u.get_full_name() or u.username}
 
 
-class _Query(Schema):
+class _Query(StrictSchema):
     page: int = Field(1, ge=1, description="页码，从 1 开始；超出范围时 items 为空")
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
@@ -126,13 +126,13 @@ class UserRef(Schema):
     name: str
 
 
-class PartyOut(Schema):
+class PolicyPartyOut(Schema):
     id: int
     archive_no: str
     name: str
 
 
-class LineOut(Schema):
+class PolicyLineOut(Schema):
     seq: int
     product_code: str
     product_name: str
@@ -146,7 +146,7 @@ class LineOut(Schema):
     plan_level: str | None
 
 
-class BeneficiaryOut(Schema):
+class PolicyBeneficiaryOut(Schema):
     order: int
     name: str
     id_type: str
@@ -187,8 +187,8 @@ class PolicySummary(Schema):
     product_code: str
     product_name: str
     is_group: bool
-    policyholder: PartyOut
-    insured: PartyOut | None
+    policyholder: PolicyPartyOut
+    insured: PolicyPartyOut | None
     unit: Ref
     agent: UserRef | None
     payment_mode: str
@@ -220,8 +220,8 @@ class PolicyOut(PolicySummary):
     lapsed_on: date | None
     terminated_on: date | None
     termination_reason: str
-    lines: list[LineOut]
-    beneficiaries: list[BeneficiaryOut]
+    lines: list[PolicyLineOut]
+    beneficiaries: list[PolicyBeneficiaryOut]
     instalments: list[InstalmentOut]
     schedule: list[ScheduleOut] = Field(description="全部缴费计划（按缴费方式与期间计算）")
     payments: list["PaymentOut"]
@@ -282,7 +282,7 @@ class DueItem(Schema):
     agent: UserRef | None
 
 
-class DuePage(Schema):
+class PaymentDuePage(Schema):
     items: list[DueItem]
     count: int
 
@@ -325,10 +325,11 @@ class RowErrorOut(Schema):
     field: str = Field(description="rows[行号].列，如 rows[3].id_number")
     code: str = Field(description="规则代码，同 rule")
     message: str = Field(description="中文说明")
-    row: int = Field(description="电子表格中的行号（第 1 行为列名）")
-    column: str = Field(description="列名")
-    value: str = Field(description="单元格内容（证件号码已脱敏）")
-    rule: str
+    # A refusal of the request itself (a missing field, a wrong type) names no row: these are absent.
+    row: int | None = Field(None, description="电子表格中的行号（第 1 行为列名）")
+    column: str | None = Field(None, description="列名")
+    value: str | None = Field(None, description="单元格内容（证件号码已脱敏）")
+    rule: str | None = None
 
 
 class ImportOut(Schema):
@@ -737,7 +738,7 @@ def create_payment(request, payload: PaymentIn):
     "/due",
     url_name="payment_due",
     summary="应收清单：未缴、逾期、部分缴费（分页）",
-    response={200: DuePage, **_READ},
+    response={200: PaymentDuePage, **_READ},
 )
 def due(request, params: Query[DueQuery]):
     """Premiums not yet paid in full, by due date, filterable by unit (with its subtree), agent and dates."""

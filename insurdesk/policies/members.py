@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
@@ -33,7 +34,6 @@ from insurdesk.policies.models import GroupMember, MemberStatus, MemberType, Pol
 from insurdesk.policies.services import policy_lock
 from insurdesk.products.models import PlanLevel
 
-MAX_IMPORT_ROWS = 20_000
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 # column key → (Chinese header, accepted headers)
@@ -124,8 +124,9 @@ def read_rows(filename: str, content: bytes) -> list[dict]:
         if all(v in (None, "") for v in values):
             continue
         rows.append({key: values[i] if i < len(values) else None for i, key in enumerate(header) if key})
-    if len(rows) > MAX_IMPORT_ROWS:
-        raise ValidationFailed(FieldError("file", "too_long", f"一次最多导入 {MAX_IMPORT_ROWS} 行"))
+    if len(rows) > settings.INSURDESK_MEMBERS_MAX_ROWS:
+        limit = settings.INSURDESK_MEMBERS_MAX_ROWS
+        raise ValidationFailed(FieldError("file", "too_many_rows", f"一次最多导入 {limit} 行"))
     return rows
 
 
@@ -397,7 +398,15 @@ def members_import(
         raise ValidationFailed(FieldError("file", "too_large", "文件不能超过 10 MB"))
     # Like every upload: a safe name, and content that is what its extension says (never the client's type).
     upload = ContentFile(content, name=filename)
-    check_upload(upload, allowed_types=("xlsx", "csv"), max_bytes=MAX_IMPORT_BYTES)
+    # Rows and expanded size are checked before calamine reads anything (zip bombs, bulk).
+    check_upload(
+        upload,
+        allowed_types=("xlsx", "csv"),
+        max_bytes=MAX_IMPORT_BYTES,
+        max_rows=settings.INSURDESK_MEMBERS_MAX_ROWS,
+        max_xml_bytes=settings.INSURDESK_MEMBERS_MAX_XML_BYTES,
+        settings_prefix="INSURDESK_MEMBERS",
+    )
     rows = read_rows(filename, content)
     with transaction.atomic():
         policy = policy_lock(policy_id, actor=actor)

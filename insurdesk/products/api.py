@@ -7,7 +7,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
 from insurdesk.common.errors import FieldError, NotAllowed
-from insurdesk.org.api import ErrorsOut, InSchema, storable_text
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema, storable_text
 from insurdesk.org.policy import can
 from insurdesk.products.models import Line, PaymentMode, Product
 from insurdesk.products.selectors import product_get, product_list
@@ -142,7 +142,7 @@ class ProductPage(Schema):
     count: int
 
 
-class ProductQuery(Schema):
+class ProductQuery(StrictSchema):
     q: str | None = Field(None, max_length=100, description="险种代码前缀或名称片段")
     line: LineT | None = None
     active: bool | None = Field(None, description="true 只列在售险种")

@@ -15,7 +15,7 @@ from pydantic import field_validator
 
 from insurdesk.applications.models import Application
 from insurdesk.common.errors import FieldError, NotAllowed, NotFound
-from insurdesk.org.api import ErrorsOut, InSchema, storable_text
+from insurdesk.org.api import ErrorsOut, InSchema, StrictSchema, storable_text
 from insurdesk.org.policy import can
 from insurdesk.underwriting.models import DecisionKind, EvidenceKind
 from insurdesk.underwriting.selectors import (
@@ -41,7 +41,7 @@ EvidenceT = Literal[tuple(EvidenceKind.values)]  # type: ignore[valid-type]
 QueueT = Literal[tuple(QUEUES)]  # type: ignore[valid-type]
 
 
-class DecisionIn(InSchema):
+class UnderwritingDecisionIn(InSchema):
     decision: DecisionT = Field(
         description="standard 标准体 / rated 加费 / exclusion 除外 / postpone 延期 / decline 拒保 / "
         "request_evidence 补充资料或体检 / evidence_received 资料已到"
@@ -57,7 +57,7 @@ class DecisionIn(InSchema):
     evidence: str | None = Field(None, max_length=2000, description="需要补充的资料或体检项目")
 
 
-class RuleOut(Schema):
+class UnderwritingRuleOut(Schema):
     code: str
     name: str
     outcome: Literal["pass", "refer", "decline"]
@@ -99,7 +99,7 @@ class CaseOut(Schema):
     decided_at: datetime | None
     evidence_requested: str
     assignee: UserRef | None
-    rules: list[RuleOut]
+    rules: list[UnderwritingRuleOut]
     decisions: list[DecisionOut]
 
 
@@ -127,7 +127,7 @@ class QueuePage(Schema):
     count: int
 
 
-class QueueQuery(Schema):
+class UnderwritingQueueQuery(StrictSchema):
     queue: QueueT = Field(
         "manual",
         description="manual 待人工核保 / evidence 待补充资料 / new 待自动核保 / "
@@ -230,7 +230,7 @@ def queue_item(app: Application, now: datetime) -> dict:
     summary="核保待办队列（分页）",
     response={200: QueuePage, **_READ},
 )
-def queue(request, params: Query[QueueQuery]):
+def queue(request, params: Query[UnderwritingQueueQuery]):
     """Applications waiting for underwriting in the caller's scope, oldest first, with age and owner."""
     _require(request.auth, "underwriting.view")
     qs = underwriting_queue(
@@ -262,7 +262,7 @@ def read_case(request, id: int):
     summary="核保决定",
     response={200: CaseOut, **_WRITE},
 )
-def decide(request, id: int, payload: DecisionIn):
+def decide(request, id: int, payload: UnderwritingDecisionIn):
     """Record a decision; an acceptance issues the policy unless something (a recording, say) is missing."""
     _require(request.auth, "underwriting.decide")
     app = _application(request.auth, id)

@@ -166,7 +166,7 @@ API_CALLS = [
         "application.recording_check",
     ),
     ("post", "/applications/{id}/submit", None, "application.submit"),
-    ("post", "/applications/{id}/withdraw", {"reason": "撤回"}, "application.withdraw"),
+    ("post", "/applications/{id}/withdraw", {"reason": "客户撤回"}, "application.withdraw"),
     ("post", "/applications", {}, "application.create"),
     ("get", "/products", None, "product.view"),
     ("get", "/products/L101", None, "product.view"),

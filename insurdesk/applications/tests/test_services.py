@@ -448,7 +448,7 @@ def test_withdraw_and_submit_follow_the_states(people, app_input):
     app = application_withdraw(actor=people["clerk"], application_id=app.pk, reason="客户撤回")
     assert app.state == State.WITHDRAWN and app.closed_reason == "客户撤回"
     with pytest.raises(IllegalTransition):
-        application_withdraw(actor=people["clerk"], application_id=app.pk, reason="再撤")
+        application_withdraw(actor=people["clerk"], application_id=app.pk, reason="再次撤回")
 
 
 def test_the_transition_helper_for_underwriting_refuses_illegal_moves(people, app_input):

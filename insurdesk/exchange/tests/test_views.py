@@ -120,7 +120,7 @@ def test_the_stored_upload_is_named_by_its_digest_never_by_the_client(make_user)
     client = login(make_user("clerk"))
     upload(client, "../../etc/archive.csv", (FILES / "archive_utf8.csv").read_bytes())
     run = ImportRun.objects.get()
-    assert run.file_path.endswith(f"/imports/{run.file_hash}.csv") and run.file_name == "archive.csv"
+    assert run.file_path.endswith(f"/imports/{run.file_hash}.csv.enc") and run.file_name == "archive.csv"
 
 
 def test_a_run_whose_worker_died_can_be_resumed(make_user, archive_products, run_tasks):

@@ -160,3 +160,29 @@ def test_a_session_older_than_the_maximum_ends(client, make_user, settings):
 def test_an_htmx_request_after_the_session_ended_reloads_the_login_page(client, db):
     response = client.get(reverse("customers:list"), headers={"HX-Request": "true"})
     assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
+
+
+def test_axes_keeps_a_mistyped_username_only_as_its_prefix_and_length(make_user):
+    """A password typed into the username box is not stored whole in axes' attempt tables."""
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    make_user("clerk", username="zhao")
+    sign_in("S3cret-Passw0rd!", "whatever", address="10.4.4.4")
+    sign_in("zhao", "wrong-password", address="10.4.4.5")
+    stored = set(AccessAttempt.objects.values_list("username", flat=True)) | set(
+        AccessFailureLog.objects.values_list("username", flat=True)
+    )
+    assert not any("Passw0rd" in (name or "") for name in stored), stored
+    assert "S3…(16)" in stored and "zhao" in stored
+    entry = AuditEntry.objects.filter(action="auth.login_failed").order_by("id").first()
+    assert entry.detail["username"] == "S3…(16)"
+
+
+def test_a_real_username_is_still_locked_exactly_with_the_stored_form(make_user):
+    make_user("clerk", username="qian")
+    for i in range(LIMIT):
+        sign_in("qian", "wrong-password", address=f"10.5.0.{i}")
+    assert sign_in("qian", PASSWORD, address="10.5.1.1").status_code == 429
+    # Another name of the same length and prefix belongs to nobody and is not locked with it.
+    make_user("clerk", username="qiao")
+    assert sign_in("qiao", PASSWORD, address="10.5.1.2").status_code == 302
