@@ -16,6 +16,7 @@ from insurdesk.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from insurdesk.common.events import emit
 from insurdesk.customers.calculations import completeness
 from insurdesk.customers.keys import identity_hash, mobile_hash
 from insurdesk.customers.models import (
@@ -320,6 +321,11 @@ def customer_create(*, actor, kind: str, data: dict) -> tuple[Customer, list[str
         target=customer,
         detail={"archive_no": customer.archive_no, "kind": kind, "warnings": warnings},
     )
+    emit(
+        "customer.created",
+        {"customer_id": customer.pk, "archive_no": customer.archive_no, "kind": kind, "unit_id": unit_id},
+        personal={"name": customer.name},
+    )
     return customer, warnings
 
 
@@ -387,6 +393,12 @@ def customer_update(
         customer._history_user = actor
     customer.save()
     audit_log(actor=actor, action="customer.change", target=customer, detail={"fields": changes})
+    emit(
+        "customer.updated",
+        {"customer_id": customer.pk, "archive_no": customer.archive_no, "version": customer.version,
+         "fields": sorted(changes)},
+        personal={"name": customer.name},
+    )
     return customer, warnings
 
 
