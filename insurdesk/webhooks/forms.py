@@ -25,5 +25,5 @@ class SubscriptionForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("至少 16 个字符；接收方用它验证 X-Insurdesk-Signature，保存后不再显示"),
     )
-    scope = forms.ChoiceField(label=_("数据范围"), choices=Scope.choices, initial=Scope.IDS)
+    scope = forms.ChoiceField(label=_("数据范围"), choices=Scope.choices, initial=Scope.IDS, required=False)
     description = forms.CharField(label=_("说明"), max_length=200, required=False)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.common.errors import DomainError, NotFound
 from insurdesk.webhooks.forms import SubscriptionForm
-from insurdesk.webhooks.models import DeliveryStatus
+from insurdesk.webhooks.models import DeliveryStatus, Scope
 from insurdesk.webhooks.selectors import delivery_list, subscription_get, subscription_list
 from insurdesk.webhooks.services import delivery_replay, subscription_create, subscription_set_active
 
@@ -21,7 +21,8 @@ def subscriptions(request):
     form = SubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            sub = subscription_create(actor=request.user, **form.cleaned_data)
+            data = {**form.cleaned_data, "scope": form.cleaned_data["scope"] or Scope.IDS}
+            sub = subscription_create(actor=request.user, **data)
         except DomainError as exc:
             for err in exc.errors:
                 form.add_error(err.field if err.field in form.fields else None, err.message)
