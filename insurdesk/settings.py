@@ -222,15 +222,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# Collected static files; a container image collects them at build time into its own directory.
+STATIC_ROOT = Path(os.environ.get("INSURDESK_STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "insurdesk" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
+        # INSURDESK_STATIC_COMPRESS=0 skips the gzip/brotli copies (collectstatic in seconds, not a minute).
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if os.environ.get("INSURDESK_STATIC_COMPRESS", "1") != "0"
+        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = True

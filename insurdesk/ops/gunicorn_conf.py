@@ -19,6 +19,13 @@ proc_name = "insurdesk"
 forwarded_allow_ips = os.environ.get("INSURDESK_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def post_worker_init(worker):
+    """Load the URL configuration before the first request instead of during it."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+
+
 def child_exit(server, worker):
     """Drop a finished worker's live gauges from the shared metrics directory."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -122,7 +122,8 @@ def loop(*, interval: float, once: bool = False, write=lambda line: None) -> Non
         try:
             close_old_connections()
             for name, what in tick(holder).items():
-                write(f"{name}: {what}")
+                if not what.endswith(" done"):
+                    write(f"{name}: {what}")
         except Exception:
             log.exception("scheduler tick failed")
         if once:

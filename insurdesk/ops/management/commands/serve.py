@@ -30,6 +30,23 @@ def default_workers() -> int:
     return 2 * cpus + 1
 
 
+def static_stale() -> bool:
+    """Tell whether the collected static files are missing or older than a source file."""
+    from django.contrib.staticfiles.finders import get_finders
+    from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+
+    root = Path(settings.STATIC_ROOT)
+    marker = root / "staticfiles.json" if isinstance(staticfiles_storage, ManifestFilesMixin) else root
+    if not marker.exists() or (marker == root and not any(root.iterdir())):
+        return True
+    collected = marker.stat().st_mtime
+    for finder in get_finders():
+        for path, storage in finder.list(["CVS", ".*", "*~"]):
+            if Path(storage.path(path)).stat().st_mtime > collected:
+                return True
+    return False
+
+
 def _bind(value: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -65,15 +82,18 @@ class Command(BaseCommand):
         parser.add_argument("--no-jobs", action="store_true", help="start no job worker here")
         parser.add_argument("--no-scheduler", action="store_true", help="start no scheduler here")
         parser.add_argument(
-            "--no-collectstatic",
+            "--collectstatic",
             action="store_true",
-            help="skip collecting static files at start (already done at deploy)",
+            help="collect static files even when they look current (done at start when missing or older "
+            "than the sources)",
         )
 
-    def handle(self, *args, bind, workers, no_jobs, no_scheduler, no_collectstatic, **opts):
+    def handle(self, *args, bind, workers, no_jobs, no_scheduler, collectstatic, **opts):
         bind = _bind(bind)
         workers = _positive(str(workers)) if workers else default_workers()
-        if not no_collectstatic:
+        if collectstatic or static_stale():
+            self.stdout.write("insurdesk serve: collecting static files (compressed, hashed) …")
+            self.stdout.flush()
             call_command("collectstatic", interactive=False, verbosity=0)
         run_dir = Path(settings.DATA_DIR) / "run"
         metrics_dir = run_dir / f"metrics-{os.getpid()}"
