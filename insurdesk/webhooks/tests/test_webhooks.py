@@ -247,7 +247,7 @@ def test_the_page_subscribes_shows_the_log_and_replays(
     client.force_login(admin)
     page = client.get("/webhooks/")
     assert page.status_code == 200 and "还没有订阅" in page.content.decode()
-    assert 'href="/webhooks/"' in client.get("/").content.decode()  # in the admin's main navigation
+    assert 'href="/webhooks/"' in client.get("/customers/").content.decode()  # in the admin's navigation
 
     refused = client.post("/webhooks/", {"url": "ftp://x", "events": ["policy.issued"], "secret": SECRET})
     assert "接收地址须以 http:// 或 https:// 开头" in refused.content.decode()
