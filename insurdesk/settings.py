@@ -1,5 +1,7 @@
 """insurdesk settings, read from the environment (see README: Configuration)."""
 
+import datetime
+import ipaddress
 import os
 from pathlib import Path
 
@@ -65,11 +67,16 @@ INSTALLED_APPS = [
     "insurdesk.exchange",
     "insurdesk.api",
     "insurdesk.demo",
+    # Before django_tasks_db: its `db_worker` command (with a heartbeat) replaces the library's.
+    "insurdesk.ops",
+    "insurdesk.webhooks",
     "django_tasks",
     "django_tasks_db",
 ]
 
 MIDDLEWARE = [
+    # First: the request id and the timing cover everything below (one JSON log line per request).
+    "insurdesk.ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "insurdesk.common.security.SecurityHeadersMiddleware",
     # Every answer under /api/ in the API's JSON error shape (404, 405, 413, 500), never HTML.
@@ -137,6 +144,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("INSURDESK_TEST_SQLITE_NAME") or None}
+# A streaming replica (PostgreSQL) that exports and reports read from inside `replica_reads()`
+# (insurdesk/common/replica.py); everything else, and anything that reads its own write, uses the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"], conn_max_age=0)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["insurdesk.common.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "org.User"
@@ -220,15 +233,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# Collected static files; a container image collects them at build time into its own directory.
+STATIC_ROOT = Path(os.environ.get("INSURDESK_STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "insurdesk" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
+        # INSURDESK_STATIC_COMPRESS=0 skips the gzip/brotli copies (collectstatic in seconds, not a minute).
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if os.environ.get("INSURDESK_STATIC_COMPRESS", "1") != "0"
+        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = True
@@ -278,6 +295,21 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 5000},
     },
 }
+# Past one machine: one Redis shared by every server (redis://host:6379/0) holds the rate-limit
+# counters and the caches, and sessions are read through it (written to the database as well).
+# Login lockouts (django-axes) stay in the database, which every server already shares.
+INSURDESK_CACHE_URL = os.environ.get("INSURDESK_CACHE_URL", "")
+if INSURDESK_CACHE_URL:
+    _prefix = os.environ.get("INSURDESK_CACHE_PREFIX", "insurdesk")
+    CACHES = {
+        alias: {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": INSURDESK_CACHE_URL,
+            "KEY_PREFIX": f"{_prefix}:{alias}",
+        }
+        for alias in ("default", "ratelimit")
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Roles that see identity numbers, phones and accounts unmasked; see insurdesk/org/policy.py.
 INSURDESK_API_TOKEN_DAYS = int(os.environ.get("INSURDESK_API_TOKEN_DAYS", "30"))
@@ -310,9 +342,50 @@ INSURDESK_HOLIDAYS = _env_list("INSURDESK_HOLIDAYS")  # public holidays, YYYY-MM
 INSURDESK_EXTRA_WORKDAYS = _env_list("INSURDESK_EXTRA_WORKDAYS")  # weekend days worked instead (调休)
 INSURDESK_AUDIT_EXPORT_MAX = int(os.environ.get("INSURDESK_AUDIT_EXPORT_MAX", "100000"))
 
+# Running for real (insurdesk/ops): the scheduler, the job workers' heartbeat, health and metrics.
+INSURDESK_DAILY_AT = datetime.time.fromisoformat(os.environ.get("INSURDESK_DAILY_AT", "01:30"))
+# /readyz reports the daily run late this long after INSURDESK_DAILY_AT.
+INSURDESK_DAILY_GRACE_MINUTES = int(os.environ.get("INSURDESK_DAILY_GRACE_MINUTES", "60"))
+INSURDESK_SCHEDULER_INTERVAL = float(os.environ.get("INSURDESK_SCHEDULER_INTERVAL", "30"))
+INSURDESK_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("INSURDESK_WORKER_HEARTBEAT_SECONDS", "5"))
+# A worker silent this long is taken for dead: its running task goes back to the queue.
+INSURDESK_WORKER_STALE_SECONDS = float(os.environ.get("INSURDESK_WORKER_STALE_SECONDS", "60"))
+INSURDESK_TASK_MAX_ATTEMPTS = int(os.environ.get("INSURDESK_TASK_MAX_ATTEMPTS", "3"))
+# /metrics answers these addresses or networks, or a request with this bearer token.
+INSURDESK_METRICS_ALLOW = [
+    ipaddress.ip_network(n.strip(), strict=False)
+    for n in os.environ.get("INSURDESK_METRICS_ALLOW", "127.0.0.1,::1").split(",")
+    if n.strip()
+]
+INSURDESK_METRICS_TOKEN = os.environ.get("INSURDESK_METRICS_TOKEN", "")
+# Webhooks (insurdesk/webhooks): delivery attempts and the first wait; each wait doubles, up to a day.
+INSURDESK_WEBHOOK_ATTEMPTS = int(os.environ.get("INSURDESK_WEBHOOK_ATTEMPTS", "8"))
+INSURDESK_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("INSURDESK_WEBHOOK_BACKOFF_SECONDS", "30"))
+INSURDESK_WEBHOOK_TIMEOUT = float(os.environ.get("INSURDESK_WEBHOOK_TIMEOUT", "10"))
+# Private, loopback and link-local receivers: refused in production unless allowed here.
+INSURDESK_WEBHOOK_ALLOW_PRIVATE = os.environ.get(
+    "INSURDESK_WEBHOOK_ALLOW_PRIVATE", "" if PRODUCTION else "1"
+).lower() in {"1", "true", "yes"}
+
+# INSURDESK_LOG_FORMAT=json (the default under `insurdesk serve`): one JSON object a line, with the
+# request id; every request is logged by insurdesk.ops.middleware (route name, status, time, user id).
+_LOG_FORMAT = os.environ.get("INSURDESK_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "insurdesk.ops.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            **({"formatter": "json"} if _LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("INSURDESK_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "insurdesk.request": {
+            "level": os.environ.get(
+                "INSURDESK_REQUEST_LOG_LEVEL", "INFO" if _LOG_FORMAT == "json" else "WARNING"
+            ),
+        },
+    },
 }

@@ -16,6 +16,8 @@ urlpatterns = [
     path("compliance/", include("insurdesk.compliance.urls")),
     path("exchange/", include("insurdesk.exchange.urls")),
     path("api/v1/", api.urls),
+    path("webhooks/", include("insurdesk.webhooks.urls")),
+    path("", include("insurdesk.ops.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

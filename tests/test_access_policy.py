@@ -43,6 +43,8 @@ MISSING_ID = 2_000_000_000
 MISSING_TEXT = "zz-missing"
 # A role with the action got past the policy: the view answered (an empty body may be refused).
 THROUGH = {200, 201, 202, 204, 301, 302, 303, 400, 409, 422}
+# Any answer of a public view itself: the API root is a 404, /readyz a 503 (no job worker beats here).
+PUBLIC_ANSWERS = THROUGH | {404, 405, 503}
 # Routes with records only a record-less URL stands for: these scopes build no record.
 RECORDLESS = {Scope.PUBLIC, Scope.SELF, Scope.LIST}
 # The admin site is declared as one namespace; its index stands for all of its pages.
@@ -368,6 +370,21 @@ def _import_run(world, user, inside):
     return {"pk": run.pk, "id": run.pk}
 
 
+@record(Scope.WEBHOOK)
+def _webhook(world, user, inside):
+    import uuid
+
+    from insurdesk.webhooks.models import Delivery, Subscription
+
+    if not inside:
+        return None  # subscriptions belong to no unit: whoever may manage them sees them all
+    sub = world.once("webhook", lambda: Subscription.objects.create(
+        url="http://127.0.0.1:9/hook", events=["customer.created"], secret="s" * 16))
+    sent = world.once("delivery", lambda: Delivery.objects.create(
+        subscription=sub, event="customer.created", event_id=uuid.uuid4(), body="{}", status="delivered"))
+    return {"pk": sub.pk, "id": sub.pk, "delivery_pk": sent.pk, "delivery_id": sent.pk}
+
+
 def _sample_queue():
     from insurdesk.compliance.selectors import QUEUES
 
@@ -537,7 +554,7 @@ def test_every_page_answers_each_role_by_policy_and_scope(world, page):
     )
     if access.scope == Scope.PUBLIC:  # any answer of the view itself (the API root is a 404)
         problems.expect(
-            anonymous.status_code in THROUGH | {404, 405}, "anonymous", "a public page answers", anonymous
+            anonymous.status_code in PUBLIC_ANSWERS, "anonymous", "a public page answers", anonymous
         )
     else:
         problems.expect(
@@ -562,7 +579,8 @@ def test_every_page_answers_each_role_by_policy_and_scope(world, page):
             problems.expect(missing.status_code == 404, role, "404 for a missing record", missing)
         if urls.inside is not None:
             r = _page_request(user, _page_url(page, urls.inside))
-            ok = got_through(page.name, urls, r) or (access.scope == Scope.PUBLIC and r.status_code == 404)
+            public = access.scope == Scope.PUBLIC and r.status_code in PUBLIC_ANSWERS
+            ok = got_through(page.name, urls, r) or public
             problems.expect(ok and not _went_to_sign_in(r, access), role, "gets through to its own record", r)
         if urls.outside is not None:
             r = _page_request(user, _page_url(page, urls.outside))

@@ -1,9 +1,10 @@
 """Rate limits on the REST API: a fixed window per token, or per address for calls without one.
 
-Counts live in Django's cache alias INSURDESK_RATE_LIMIT_CACHE, a file cache under the data
-directory by default, so every server process on the machine shares them (docs/security.md). The
-cache's increment is not atomic across processes: under contention a few counts may be lost, so the
-limit is a ceiling against runaway or abusive clients, not an exact quota.
+Counts live in Django's cache alias INSURDESK_RATE_LIMIT_CACHE: a file cache under the data
+directory by default, so every server process on the machine shares them (docs/security.md), or Redis
+(INSURDESK_CACHE_URL) shared by every server. The file cache's increment is not atomic across
+processes: under contention a few counts may be lost there, so the limit is a ceiling against runaway
+or abusive clients, not an exact quota; Redis counts exactly.
 """
 
 import hashlib
@@ -30,16 +31,19 @@ def bucket(request) -> str:
 def hit(key: str, *, limit: int, window: int, now: float | None = None) -> tuple[bool, int, int]:
     """Count one request of `key` in the current window: (allowed, remaining, seconds to reset).
 
-    One cache entry per caller holds (window start, count), so the cache holds no more entries than
-    there are callers active in the last two windows.
+    One cache entry per caller and window, created by `add` and counted by `incr`: atomic on Redis
+    (INSURDESK_CACHE_URL, shared by every server), a read-then-write on the file cache.
     """
     now = time.time() if now is None else now
     start = int(now // window) * window
     cache = caches[settings.INSURDESK_RATE_LIMIT_CACHE]
-    slot = f"ratelimit:{window}:{key}"
-    stored = cache.get(slot)
-    count = stored[1] + 1 if isinstance(stored, tuple) and stored[0] == start else 1
-    cache.set(slot, (start, count), timeout=2 * window)
+    slot = f"ratelimit:{window}:{start}:{key}"
+    cache.add(slot, 0, timeout=2 * window)
+    try:
+        count = cache.incr(slot)
+    except ValueError:  # expired between add and incr
+        cache.add(slot, 1, timeout=2 * window)
+        count = 1
     reset = max(1, math.ceil(start + window - now))
     return count <= limit, max(0, limit - count), reset
 

@@ -16,6 +16,7 @@ from insurdesk.org.api import router as auth_router
 from insurdesk.policies.api import payments_router, policies_router
 from insurdesk.products.api import router as products_router
 from insurdesk.underwriting.api import router as underwriting_router
+from insurdesk.webhooks.api import router as webhooks_router
 
 api = InsurdeskAPI(
     title="insurdesk API",
@@ -41,3 +42,4 @@ api.add_router("/lifecycle", lifecycle_router)
 api.add_router("/audit", audit_router)
 api.add_router("/compliance", compliance_router)
 api.add_router("", exchange_router)  # /imports, /exports
+api.add_router("/webhooks", webhooks_router)

@@ -16,6 +16,7 @@ from insurdesk.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from insurdesk.common.events import emit
 from insurdesk.common.text import check_reason
 from insurdesk.customers.calculations import completeness
 from insurdesk.customers.keys import identity_hash, mobile_hash
@@ -334,6 +335,11 @@ def customer_create(*, actor, kind: str, data: dict) -> tuple[Customer, list[str
         target=customer,
         detail={"archive_no": customer.archive_no, "kind": kind, "warnings": warnings},
     )
+    emit(
+        "customer.created",
+        {"customer_id": customer.pk, "archive_no": customer.archive_no, "kind": kind, "unit_id": unit_id},
+        personal={"name": customer.name},
+    )
     return customer, warnings
 
 
@@ -409,6 +415,12 @@ def customer_update(
         customer._history_user = actor
     customer.save()
     audit_log(actor=actor, action="customer.change", target=customer, detail={"fields": changes})
+    emit(
+        "customer.updated",
+        {"customer_id": customer.pk, "archive_no": customer.archive_no, "version": customer.version,
+         "fields": sorted(changes)},
+        personal={"name": customer.name},
+    )
     return customer, warnings
 
 

@@ -22,6 +22,7 @@ from insurdesk.audit.models import AuditEntry
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import FieldError, NotAllowed, ValidationFailed
 from insurdesk.common.exports import safe_cell
+from insurdesk.common.replica import replica_reads
 from insurdesk.customers.models import Customer
 from insurdesk.org.policy import can
 
@@ -143,7 +144,10 @@ def export_list(*, viewer, name: str, params: dict, fmt: str, target) -> int:
         raise NotAllowed(FieldError("", "forbidden", "您的角色无权导出" + exporter.label))
     rows, recorded_filter = exporter.rows(viewer, params)
     with transaction.atomic():
-        (count,) = write_table(fmt, target, [(exporter.label, exporter.headers, rows)])
+        # The rows come from the read replica when one is set (DATABASE_REPLICA_URL); the audit entry
+        # is written to the primary in this transaction.
+        with replica_reads():
+            (count,) = write_table(fmt, target, [(exporter.label, exporter.headers, rows)])
         audit_log(
             actor=viewer,
             action="exchange.export",

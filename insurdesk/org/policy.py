@@ -88,6 +88,8 @@ POLICY: dict[str, frozenset[str]] = {
     "contact.create": frozenset({"clerk", "reviewer", "agent", "service", "claims", "cs", "manager",
                                  "admin"}),
     "contact.change": frozenset({"clerk", "reviewer", "agent", "service", "cs", "admin"}),
+    # Webhooks (issue 21): other systems' receivers of domain events; their secrets sign every body.
+    "webhook.manage": frozenset({"admin"}),
 }
 
 # Roles whose scope is only the customers they own, not their unit's subtree.
@@ -134,6 +136,7 @@ class Scope(StrEnum):
     CONSENT = "consent"  # a consent record
     PI_REQUEST = "pi_request"  # a personal-information request
     IMPORT_RUN = "import_run"  # one import run (导入批次): the user's own; an admin sees all
+    WEBHOOK = "webhook"  # one webhook subscription: not scoped to a unit (admin only)
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,14 @@ PAGES: dict[str, Access] = {
     "claims:customer_claims": Access("claim.view", Scope.CUSTOMER),
     "care:contacts": Access("contact.view", Scope.LIST),
     "care:customer_contacts": Access("contact.view", Scope.CUSTOMER),
+    # Running for real (issue 21): probes for load balancers; /metrics checks its own address list or token.
+    "healthz": Access(None, Scope.PUBLIC),
+    "readyz": Access(None, Scope.PUBLIC),
+    "metrics": Access(None, Scope.PUBLIC),
+    "webhooks:list": Access("webhook.manage", Scope.LIST),
+    "webhooks:detail": Access("webhook.manage", Scope.WEBHOOK),
+    "webhooks:toggle": Access("webhook.manage", Scope.WEBHOOK),
+    "webhooks:replay": Access("webhook.manage", Scope.WEBHOOK),
 }
 
 # "METHOD /path" below /api/v1 (path parameters as {name}) -> access.
@@ -354,6 +365,11 @@ API: dict[str, Access] = {
     "GET /imports/{id}/report": Access("exchange.import", Scope.IMPORT_RUN),
     "GET /exports/{name}": Access("exchange.export", Scope.LIST),
     "GET /exports/customers/{id}/file": Access("customer.export_file", Scope.CUSTOMER),
+    # Webhooks (issue 21): a published contract.
+    "POST /webhooks": Access("webhook.manage", Scope.LIST),
+    "GET /webhooks": Access("webhook.manage", Scope.LIST),
+    "GET /webhooks/{id}/deliveries": Access("webhook.manage", Scope.WEBHOOK),
+    "POST /webhooks/{id}/deliveries/{delivery_id}/replay": Access("webhook.manage", Scope.WEBHOOK),
 }
 
 _PARAM = re.compile(r"[{<](?:[^:{}<>]+:)?([^:{}<>]+)[}>]")

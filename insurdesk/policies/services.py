@@ -27,6 +27,7 @@ from insurdesk.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from insurdesk.common.events import emit
 from insurdesk.customers.calculations import age_on
 from insurdesk.customers.services import archive_numbers
 from insurdesk.org.policy import require
@@ -317,6 +318,12 @@ def policy_issue(*, actor, application_id: int, today: date | None = None) -> Po
             "first_due": first.due_date if first else None,
         },
     )
+    emit(
+        "policy.issued",
+        {"policy_id": policy.pk, "policy_no": policy.policy_no, "application_id": app.pk,
+         "state": policy.state, "product": product.code, "policyholder_id": policy.policyholder_id,
+         "insured_id": policy.insured_id, "effective_date": policy.effective_date},
+    )
     return policy
 
 
@@ -532,6 +539,7 @@ def policy_transition(
     _fire(policy, name)
     if name == "lapse":
         policy.lapsed_on = day
+        _emit_lapsed(policy)
     elif name == "reinstate":
         policy.reinstated_on = day
     elif name in TERMINATION_LABELS:
@@ -592,6 +600,14 @@ def policies_lapse_check(*, actor=None, today: date | None = None, batch: int = 
     return result
 
 
+def _emit_lapsed(policy: Policy) -> None:
+    emit(
+        "policy.lapsed",
+        {"policy_id": policy.pk, "policy_no": policy.policy_no, "state": policy.state,
+         "lapsed_on": policy.lapsed_on},
+    )
+
+
 @transaction.atomic
 def _lapse_batch(actor, policy_ids: list[int], day: date) -> list[str]:
     done, entries = [], []
@@ -605,6 +621,7 @@ def _lapse_batch(actor, policy_ids: list[int], day: date) -> list[str]:
         _fire(policy, "lapse")
         policy.lapsed_on = calc.lapse_date(oldest, policy.grace_days) if oldest else day
         policy.save()
+        _emit_lapsed(policy)
         done.append(policy.policy_no)
         entries.append(
             PendingEntry(

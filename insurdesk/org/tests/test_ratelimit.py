@@ -73,9 +73,9 @@ def test_processes_sharing_the_file_cache_share_the_counts(tmp_path, settings):
     }
     assert ratelimit.hit("shared", limit=2, window=60, now=5.0)[0]
     other_process = FileBasedCache(str(tmp_path), {})
-    slot = "ratelimit:60:shared"
-    assert other_process.get(slot) == (0, 1)
-    other_process.set(slot, (0, 2))
+    slot = "ratelimit:60:0:shared"  # one entry per caller and window: the window starting at 0
+    assert other_process.get(slot) == 1
+    other_process.incr(slot)
     assert not ratelimit.hit("shared", limit=2, window=60, now=6.0)[0]
 
 
