@@ -197,7 +197,10 @@ def _user(u) -> dict | None:
 
 
 def request_out(req: ServicingRequest) -> dict:
-    endorsement = Endorsement.objects.filter(request=req).values_list("endorsement_no", flat=True).first()
+    try:
+        endorsement = req.endorsement.endorsement_no
+    except Endorsement.DoesNotExist:
+        endorsement = None
     return {
         "id": req.pk,
         "request_no": req.request_no,
