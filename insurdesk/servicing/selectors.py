@@ -70,7 +70,7 @@ def request_list(*, viewer, filters: RequestFilters | None = None) -> QuerySet[S
     """Return the viewer's servicing requests, filtered and sorted, shaped for the queue."""
     f = filters or RequestFilters()
     qs = request_scope(viewer).select_related(
-        "policy", "policy__policyholder", "requested_by", "first_approver"
+        "policy", "policy__policyholder", "requested_by", "first_approver", "second_approver", "endorsement"
     )
     if f.queue == "approve":
         qs = qs.filter(state=State.REQUESTED)
@@ -114,6 +114,7 @@ def request_get(*, viewer, pk: int) -> ServicingRequest:
             "second_approver",
             "underwriter",
             "closed_by",
+            "endorsement",
         )
         .filter(pk=pk)
         .first()
