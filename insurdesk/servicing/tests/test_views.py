@@ -34,7 +34,7 @@ def test_every_kind_of_an_in_force_policy_has_a_form(nb, in_force, kind):
     policy = in_force()
     r = _client(nb.service).get(reverse("servicing:new", args=[policy.pk]), {"kind": kind})
     assert r.status_code == 200
-    assert 'name="kind" value="%s"' % kind in r.content.decode()
+    assert f'name="kind" value="{kind}"' in r.content.decode()
 
 
 def test_a_refused_form_keeps_the_input_and_names_the_rule(nb, in_force):
