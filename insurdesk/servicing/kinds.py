@@ -71,6 +71,9 @@ DOCUMENTS: dict[str, list[str]] = {
     Kind.LOAN_REPAY: ["还款凭证"],
 }
 
+# Figures a request keeps beside its input (computed when taken); cleaning it again ignores them.
+COMPUTED = frozenset({"arrears", "interest", "charge", "refund"})
+
 CONTACT_FIELDS = {
     "mobile": ("手机", masking.mask_phone),
     "email": ("电子邮箱", masking.mask_email),
@@ -194,10 +197,13 @@ def main_line(policy: Policy) -> PolicyLine:
     return policy.lines.filter(is_rider=False).order_by("seq").first()
 
 
-def policy_cash_value(policy: Policy, day: date) -> Decimal:
+def main_sum_insured(policy: Policy) -> Decimal:
     line = main_line(policy)
-    si = line.sum_insured if line is not None else policy.sum_insured
-    return calc.cash_value(policy.product.cash_values, si, policy.effective_date, day)
+    return line.sum_insured if line is not None else policy.sum_insured
+
+
+def policy_cash_value(policy: Policy, day: date) -> Decimal:
+    return calc.cash_value(policy.product.cash_values, main_sum_insured(policy), policy.effective_date, day)
 
 
 def _move(policy, request, kind, direction, amount, *, day, due=None, period="", payee="", note=""):
@@ -597,6 +603,7 @@ class Members(KindRules):
     what = "团体加减人"
 
     def clean(self, policy, changes, *, day, applicant):
+        changes = {k: v for k, v in changes.items() if k not in COMPUTED}
         _only(changes, {"add", "remove"})
         if not policy.is_group:
             _fail("policy_id", "not_group", "只有团体保单可以加减人")
@@ -774,6 +781,7 @@ class Reinstatement(KindRules):
     what = "复效"
 
     def clean(self, policy, changes, *, day, applicant):
+        changes = {k: v for k, v in changes.items() if k not in COMPUTED}
         _only(changes, {"health_changed", "health_notes", "method"})
         if policy.lapsed_on and day > calc.reinstatement_deadline(policy.lapsed_on):
             _fail(

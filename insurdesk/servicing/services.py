@@ -34,7 +34,14 @@ from insurdesk.org.policy import require
 from insurdesk.policies.models import COVERING_STATES, Policy, PolicyState
 from insurdesk.policies.services import in_scope, policy_lock, policy_transition
 from insurdesk.servicing import calculations as calc
-from insurdesk.servicing.kinds import DOCUMENTS, RULES, accrue, policy_cash_value, settle_loans
+from insurdesk.servicing.kinds import (
+    DOCUMENTS,
+    RULES,
+    accrue,
+    main_sum_insured,
+    policy_cash_value,
+    settle_loans,
+)
 from insurdesk.servicing.models import (
     AWAITING_APPROVAL,
     MONEY_KINDS,
@@ -469,7 +476,7 @@ def benefits_pay(*, day: date) -> BenefitResult:
                     "period", flat=True
                 )
             )
-            amount = calc.benefit(policy.product.survival_benefit, policy.sum_insured)
+            amount = calc.benefit(policy.product.survival_benefit, main_sum_insured(policy))
             for due in dates:
                 if due.isoformat() in paid or amount <= 0:
                     continue
@@ -501,7 +508,7 @@ def benefits_pay(*, day: date) -> BenefitResult:
             .select_related("product", "insured", "policyholder")
         )
         for policy in matured.iterator(chunk_size=1000):
-            amount = calc.benefit(policy.product.maturity_benefit, policy.sum_insured)
+            amount = calc.benefit(policy.product.maturity_benefit, main_sum_insured(policy))
             if amount <= 0:
                 continue
             with transaction.atomic():
