@@ -20,7 +20,7 @@ from insurdesk.servicing.kinds import DOCUMENTS
 from insurdesk.servicing.models import Channel, Kind, Requester
 
 BENEFICIARY_ROWS = 4
-_DATE = forms.DateInput(attrs={"type": "date"})
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class RequestForm(forms.Form):
