@@ -1,5 +1,5 @@
 """Servicing (保全) in the browser: a beneficiary change taken by one person and approved by another,
-shown on the policy and in its endorsement (批单) PDF; a lapse and a reinstatement through `insurdesk daily`."""
+shown on the policy and in its endorsement (批单) PDF; a lapse and a reinstatement through the daily job."""
 
 import datetime
 import re
