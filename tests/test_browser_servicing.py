@@ -105,7 +105,7 @@ def test_a_beneficiary_change_is_approved_by_a_second_person_and_endorsed(
     # The counter clerk takes the policyholder's written request, with the insured's consent (保险法 §41).
     sign_in(page, base, "service_wang")
     page.goto(f"{base}/policies/{policy.pk}/")
-    page.get_by_role("link", name="保全", exact=True).click()
+    page.get_by_role("link", name="申请保全").click()
     page.get_by_role("link", name="受益人变更").click()
     expect(page.get_by_role("heading", name="保全申请：受益人变更")).to_be_visible()
     page.locator("#id_b1_name").fill("张小红")
@@ -180,7 +180,7 @@ def test_a_lapsed_policy_is_reinstated_through_the_daily_job(
 
     # The policyholder asks to reinstate it on a day of his choosing; arrears and interest are worked out.
     day = lapse_day + datetime.timedelta(days=5)
-    page.get_by_role("link", name="保全", exact=True).click()
+    page.get_by_role("link", name="申请保全").click()
     page.get_by_role("link", name="复效").click()
     page.locator("#id_effective_date").fill(day.isoformat())
     page.locator("#id_reason").fill("补交欠费，申请恢复效力")
