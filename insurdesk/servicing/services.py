@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from insurdesk.audit.services import audit_log
+from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
 from insurdesk.common.errors import (
     Conflict,
     DomainError,
@@ -31,7 +31,7 @@ from insurdesk.common.errors import (
 )
 from insurdesk.customers.services import archive_numbers
 from insurdesk.org.policy import require
-from insurdesk.policies.models import COVERING_STATES, Policy, PolicyState
+from insurdesk.policies.models import COVERING_STATES, Policy, PolicyLine, PolicyState
 from insurdesk.policies.services import in_scope, policy_lock, policy_transition
 from insurdesk.servicing import calculations as calc
 from insurdesk.servicing.kinds import (
@@ -445,6 +445,62 @@ def _payee(policy: Policy) -> str:
     return (policy.insured.name if policy.insured_id else policy.policyholder.name)[:100]
 
 
+BENEFIT_CHUNK = 1000
+
+
+@transaction.atomic
+def _pay_survival(policies: list[Policy], day: date) -> int:
+    """Pay the survival benefits due on these policies and not yet paid, with one audit entry each."""
+    ids = [p.pk for p in policies]
+    paid = set(
+        MoneyMovement.objects.filter(policy_id__in=ids, kind=MoneyKind.SURVIVAL).values_list(
+            "policy_id", "period"
+        )
+    )
+    main_si: dict[int, Decimal] = {}
+    for policy_id, si in (
+        PolicyLine.objects.filter(policy_id__in=ids, is_rider=False)
+        .order_by("-seq")
+        .values_list("policy_id", "sum_insured")
+    ):
+        main_si[policy_id] = si  # ordered by seq descending: the first line wins
+    rows, entries = [], []
+    for policy in policies:
+        amount = calc.benefit(policy.product.survival_benefit, main_si.get(policy.pk, policy.sum_insured))
+        if amount <= 0:
+            continue
+        for due in calc.survival_dates(
+            policy.effective_date, policy.product.survival_interval, day, policy.expiry_date
+        ):
+            if (policy.pk, due.isoformat()) in paid:
+                continue
+            rows.append(
+                MoneyMovement(
+                    policy=policy,
+                    kind=MoneyKind.SURVIVAL,
+                    direction=Direction.PAY,
+                    amount=amount,
+                    period=due.isoformat(),
+                    payee=_payee(policy),
+                    due_date=due,
+                    recorded_on=day,
+                    note=f"第 {calc.policy_year(policy.effective_date, due) - 1} 保单年度末生存金",
+                )
+            )
+            entries.append(
+                PendingEntry(
+                    action="servicing.survival_benefit",
+                    actor=None,
+                    target=policy,
+                    detail={"amount": str(amount), "due": due, "payee": _payee(policy)},
+                )
+            )
+    MoneyMovement.objects.bulk_create(rows, batch_size=500)
+    if entries:
+        audit_log_many(entries)
+    return len(rows)
+
+
 def benefits_pay(*, day: date) -> BenefitResult:
     """Pay survival benefits (生存金) due by `day` and matured policies' maturity benefit (满期金), once."""
     from insurdesk.products.models import Product
@@ -465,40 +521,14 @@ def benefits_pay(*, day: date) -> BenefitResult:
             .filter(anniversary)
             .select_related("product", "insured", "policyholder")
         )
-        for policy in policies.iterator(chunk_size=1000):
-            dates = calc.survival_dates(
-                policy.effective_date, policy.product.survival_interval, day, policy.expiry_date
-            )
-            if not dates:
-                continue
-            paid = set(
-                MoneyMovement.objects.filter(policy=policy, kind=MoneyKind.SURVIVAL).values_list(
-                    "period", flat=True
-                )
-            )
-            amount = calc.benefit(policy.product.survival_benefit, main_sum_insured(policy))
-            for due in dates:
-                if due.isoformat() in paid or amount <= 0:
-                    continue
-                with transaction.atomic():
-                    movement = MoneyMovement.objects.create(
-                        policy=policy,
-                        kind=MoneyKind.SURVIVAL,
-                        direction=Direction.PAY,
-                        amount=amount,
-                        period=due.isoformat(),
-                        payee=_payee(policy),
-                        due_date=due,
-                        recorded_on=day,
-                        note=f"第 {calc.policy_year(policy.effective_date, due) - 1} 保单年度末生存金",
-                    )
-                    audit_log(
-                        actor=None,
-                        action="servicing.survival_benefit",
-                        target=policy,
-                        detail={"amount": str(amount), "due": due, "movement": movement.pk},
-                    )
-                result.survival += 1
+        chunk: list[Policy] = []
+        for policy in policies.iterator(chunk_size=BENEFIT_CHUNK):
+            chunk.append(policy)
+            if len(chunk) == BENEFIT_CHUNK:
+                result.survival += _pay_survival(chunk, day)
+                chunk = []
+        if chunk:
+            result.survival += _pay_survival(chunk, day)
     maturity_products = list(Product.objects.filter(maturity_benefit__gt=0).values_list("pk", flat=True))
     if maturity_products:
         already = MoneyMovement.objects.filter(policy=OuterRef("pk"), kind=MoneyKind.MATURITY)
