@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "insurdesk.applications",
     "insurdesk.underwriting",
     "insurdesk.policies",
+    "insurdesk.servicing",
     "insurdesk.claims",
     "insurdesk.care",
     "insurdesk.lifecycle",

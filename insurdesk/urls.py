@@ -10,6 +10,7 @@ urlpatterns = [
     path("applications/", include("insurdesk.applications.urls")),
     path("underwriting/", include("insurdesk.underwriting.urls")),
     path("policies/", include("insurdesk.policies.urls")),
+    path("servicing/", include("insurdesk.servicing.urls")),
     path("claims/", include("insurdesk.claims.urls")),
     path("care/", include("insurdesk.care.urls")),
     path("lifecycle/", include("insurdesk.lifecycle.urls")),

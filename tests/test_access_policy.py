@@ -341,7 +341,22 @@ def _application(world, user, inside):
 @record(Scope.POLICY)
 def _policy(world, user, inside):
     policy = world.policy(inside)
-    return {"pk": policy.pk, "id": policy.pk, "member_pk": None, "member_id": None}
+    return {"pk": policy.pk, "id": policy.pk, "member_pk": None, "member_id": None, "endorsement_pk": None}
+
+
+@record(Scope.SERVICING)
+def _servicing_request(world, user, inside):
+    """A contact change on the world's policy, taken by the system (so every approver may approve it)."""
+    from insurdesk.servicing.services import servicing_request_create
+
+    def build():
+        policy = world.policy(inside)
+        return servicing_request_create(
+            actor=None, policy_id=policy.pk, kind="contact", changes={"email": "acl@example.cn"}
+        )
+
+    req = world.once(("servicing", inside), build)
+    return {"pk": req.pk, "id": req.pk}
 
 
 def _compliance(scope):

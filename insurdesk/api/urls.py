@@ -15,6 +15,7 @@ from insurdesk.lifecycle.api import router as lifecycle_router
 from insurdesk.org.api import router as auth_router
 from insurdesk.policies.api import payments_router, policies_router
 from insurdesk.products.api import router as products_router
+from insurdesk.servicing.api import router as servicing_router
 from insurdesk.underwriting.api import router as underwriting_router
 from insurdesk.webhooks.api import router as webhooks_router
 
@@ -38,6 +39,7 @@ api.add_router("/applications", applications_router)
 api.add_router("", underwriting_router)
 api.add_router("/policies", policies_router)
 api.add_router("/payments", payments_router)
+api.add_router("", servicing_router)  # /servicing-requests, /policies/{id}/endorsements
 api.add_router("/lifecycle", lifecycle_router)
 api.add_router("/audit", audit_router)
 api.add_router("/compliance", compliance_router)

@@ -90,6 +90,12 @@ POLICY: dict[str, frozenset[str]] = {
     "contact.change": frozenset({"clerk", "reviewer", "agent", "service", "cs", "admin"}),
     # Webhooks (issue 21): other systems' receivers of domain events; their secrets sign every body.
     "webhook.manage": frozenset({"admin"}),
+    # Servicing (保全, issue 17); see docs/design/servicing.md. The requester never approves, and a
+    # request that moves money needs a second approver besides the first (services check both).
+    "servicing.view": ALL_ROLES,
+    "servicing.request": frozenset({"clerk", "service", "agent", "cs", "admin"}),
+    "servicing.approve": frozenset({"service", "manager", "admin"}),
+    "servicing.underwrite": frozenset({"underwriter", "admin"}),
 }
 
 # Roles whose scope is only the customers they own, not their unit's subtree.
@@ -137,6 +143,7 @@ class Scope(StrEnum):
     PI_REQUEST = "pi_request"  # a personal-information request
     IMPORT_RUN = "import_run"  # one import run (导入批次): the user's own; an admin sees all
     WEBHOOK = "webhook"  # one webhook subscription: not scoped to a unit (admin only)
+    SERVICING = "servicing"  # one servicing request (保全申请): scoped through its policy
 
 
 @dataclass(frozen=True)
@@ -282,6 +289,18 @@ PAGES: dict[str, Access] = {
     "webhooks:detail": Access("webhook.manage", Scope.WEBHOOK),
     "webhooks:toggle": Access("webhook.manage", Scope.WEBHOOK),
     "webhooks:replay": Access("webhook.manage", Scope.WEBHOOK),
+    # Servicing (issue 17): the queue, a request and its actions; a policy's requests and endorsements.
+    "servicing:queue": Access("servicing.view", Scope.LIST),
+    "servicing:new": Access("servicing.request", Scope.POLICY),
+    "servicing:policy_panel": Access("servicing.view", Scope.POLICY),
+    "servicing:endorsement_print": Access("servicing.view", Scope.POLICY),
+    "servicing:endorsement_pdf": Access("servicing.view", Scope.POLICY),
+    "servicing:detail": Access("servicing.view", Scope.SERVICING),
+    "servicing:approve": Access("servicing.approve", Scope.SERVICING),
+    "servicing:reject": Access("servicing.approve", Scope.SERVICING),
+    "servicing:withdraw": Access("servicing.request", Scope.SERVICING),
+    "servicing:documents": Access("servicing.request", Scope.SERVICING),
+    "servicing:underwrite": Access("servicing.underwrite", Scope.SERVICING),
 }
 
 # "METHOD /path" below /api/v1 (path parameters as {name}) -> access.
@@ -370,6 +389,16 @@ API: dict[str, Access] = {
     "GET /webhooks": Access("webhook.manage", Scope.LIST),
     "GET /webhooks/{id}/deliveries": Access("webhook.manage", Scope.WEBHOOK),
     "POST /webhooks/{id}/deliveries/{delivery_id}/replay": Access("webhook.manage", Scope.WEBHOOK),
+    # Servicing (issue 17).
+    "POST /servicing-requests": Access("servicing.request", Scope.LIST),
+    "GET /servicing-requests": Access("servicing.view", Scope.LIST),
+    "GET /servicing-requests/{id}": Access("servicing.view", Scope.SERVICING),
+    "POST /servicing-requests/{id}/approve": Access("servicing.approve", Scope.SERVICING),
+    "POST /servicing-requests/{id}/reject": Access("servicing.approve", Scope.SERVICING),
+    "POST /servicing-requests/{id}/withdraw": Access("servicing.request", Scope.SERVICING),
+    "POST /servicing-requests/{id}/documents": Access("servicing.request", Scope.SERVICING),
+    "POST /servicing-requests/{id}/underwriting": Access("servicing.underwrite", Scope.SERVICING),
+    "GET /policies/{id}/endorsements": Access("servicing.view", Scope.POLICY),
 }
 
 _PARAM = re.compile(r"[{<](?:[^:{}<>]+:)?([^:{}<>]+)[}>]")

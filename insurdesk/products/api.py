@@ -71,6 +71,19 @@ class _ProductFields(InSchema):
     plan_levels: list[PlanLevelIn] = Field(
         default_factory=list, max_length=50, description="等级明细（团体险）"
     )
+    cash_values: list[Decimal] = Field(
+        default_factory=list, max_length=105, description="现金价值表：每千元保额在各保单年度末的现金价值"
+    )
+    loan_share: Decimal = Field(Decimal("0"), ge=0, le=100, decimal_places=2, description="可贷比例（%）")
+    loan_rate: Decimal = Field(Decimal("0"), ge=0, le=100, decimal_places=2, description="贷款年利率（%）")
+    reinstatement_health: bool = Field(False, description="复效须重新健康告知")
+    survival_benefit: Decimal = Field(
+        Decimal("0"), ge=0, max_digits=10, decimal_places=2, description="生存金（每千元保额）"
+    )
+    survival_interval: int = Field(0, ge=0, le=50, description="生存金给付间隔（年），0 为无")
+    maturity_benefit: Decimal = Field(
+        Decimal("0"), ge=0, max_digits=10, decimal_places=2, description="满期金（每千元保额）"
+    )
 
 
 class ProductIn(_ProductFields):
@@ -134,6 +147,13 @@ class ProductOut(Schema):
     active: bool
     description: str
     plan_levels: list[PlanLevelOut]
+    cash_values: list[Decimal]
+    loan_share: Decimal
+    loan_rate: Decimal
+    reinstatement_health: bool
+    survival_benefit: Decimal
+    survival_interval: int
+    maturity_benefit: Decimal
     version: int
 
 
@@ -180,6 +200,13 @@ def product_record(p: Product) -> dict:
                 "is_group",
                 "active",
                 "description",
+                "cash_values",
+                "loan_share",
+                "loan_rate",
+                "reinstatement_health",
+                "survival_benefit",
+                "survival_interval",
+                "maturity_benefit",
                 "version",
             )
         },

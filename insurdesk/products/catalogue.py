@@ -8,6 +8,37 @@ from insurdesk.products.services import product_create
 
 ID_DOCS = ["投保单", "投保人身份证件", "被保险人身份证件"]
 
+
+def _cash_values(first: int, step: int, years: int, cap: int = 1000) -> list[str]:
+    """A plain cash-value table per 1,000 sum insured: low in year 1, rising each year up to a cap."""
+    return [f"{min(cap, first + step * year)}.00" for year in range(years)]
+
+
+# The servicing tables of the starter products (保全: 现金价值、保单贷款、复效、生存金、满期金); the
+# migration that added the fields fills them into catalogues loaded before it.
+SERVICING_TABLES: dict[str, dict] = {
+    "L101": {
+        "cash_values": _cash_values(20, 35, 40, cap=950),
+        "loan_share": "80.00",
+        "loan_rate": "5.00",
+        "reinstatement_health": True,
+        "survival_benefit": "20.00",
+        "survival_interval": 3,
+    },
+    "L102": {
+        "cash_values": _cash_values(5, 8, 30, cap=200),
+        "loan_share": "70.00",
+        "loan_rate": "5.50",
+        "reinstatement_health": True,
+    },
+    "U501": {
+        "cash_values": _cash_values(600, 40, 10, cap=1000),
+        "loan_share": "80.00",
+        "loan_rate": "4.50",
+        "maturity_benefit": "1000.00",
+    },
+}
+
 STARTER_PRODUCTS: list[dict] = [
     {
         "code": "L101",
@@ -203,5 +234,6 @@ def load_starter_catalogue(*, actor=None) -> list[Product]:
     existing = set(Product.objects.values_list("code", flat=True))
     for spec in sorted(STARTER_PRODUCTS, key=lambda s: s.get("is_rider", False)):
         if spec["code"] not in existing:
+            spec = {**spec, **SERVICING_TABLES.get(spec["code"], {})}
             product_create(actor=actor, data=spec)
     return list(Product.objects.filter(code__in=[s["code"] for s in STARTER_PRODUCTS]).order_by("code"))

@@ -62,6 +62,38 @@ class ProductForm(forms.Form):
     is_group = forms.BooleanField(label=_("团体险"), required=False)
     active = forms.BooleanField(label=_("在售"), required=False, initial=True)
     description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cash_values = forms.CharField(
+        label=_("现金价值表"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("每千元保额在第 1、2、3…保单年度末的现金价值（元），以逗号或换行分隔"),
+    )
+    loan_share = forms.DecimalField(
+        label=_("可贷比例（%）"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        help_text=_("保单贷款最高为现金价值的该比例；0 为不可贷款"),
+    )
+    loan_rate = forms.DecimalField(
+        label=_("贷款年利率（%）"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        help_text=_("按日计息；复效时欠缴保费亦按此利率计息"),
+    )
+    reinstatement_health = forms.BooleanField(label=_("复效须重新健康告知"), required=False)
+    survival_benefit = forms.DecimalField(
+        label=_("生存金（每千元保额，元）"), required=False, min_value=0, decimal_places=2
+    )
+    survival_interval = forms.IntegerField(
+        label=_("生存金给付间隔（年）"), required=False, min_value=0, max_value=50
+    )
+    maturity_benefit = forms.DecimalField(
+        label=_("满期金（每千元保额，元）"), required=False, min_value=0, decimal_places=2
+    )
     plan_levels = forms.CharField(
         label=_("等级明细（团体险）"),
         required=False,
@@ -87,6 +119,18 @@ class ProductForm(forms.Form):
             ),
         ),
         (_("责任与类型"), ("death_cover", "unit_linked", "is_group", "plan_levels")),
+        (
+            _("保全与给付"),
+            (
+                "cash_values",
+                "loan_share",
+                "loan_rate",
+                "reinstatement_health",
+                "survival_benefit",
+                "survival_interval",
+                "maturity_benefit",
+            ),
+        ),
     )
 
     def __init__(self, *args, editing: bool = False, **kw):
@@ -123,6 +167,7 @@ class ProductForm(forms.Form):
         d["coverage_terms"] = [t.lower() for t in _split(d.get("coverage_terms"))]
         d["payment_terms"] = [t.lower() for t in _split(d.get("payment_terms"))]
         d["required_documents"] = _lines(d.get("required_documents"))
+        d["cash_values"] = _split(d.get("cash_values"))
         return d
 
     def add_domain_errors(self, errors) -> None:
@@ -157,6 +202,13 @@ def initial_of(product) -> dict:
         "is_group": product.is_group,
         "active": product.active,
         "description": product.description,
+        "cash_values": ", ".join(product.cash_values),
+        "loan_share": product.loan_share,
+        "loan_rate": product.loan_rate,
+        "reinstatement_health": product.reinstatement_health,
+        "survival_benefit": product.survival_benefit,
+        "survival_interval": product.survival_interval,
+        "maturity_benefit": product.maturity_benefit,
         "plan_levels": "\n".join(
             f"{p.code}, {p.name}, {p.sum_insured}, {p.premium_per_member}"
             + (f", {p.description}" if p.description else "")

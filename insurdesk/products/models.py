@@ -54,6 +54,20 @@ class Product(models.Model):
     is_group = models.BooleanField("团体险", default=False)
     active = models.BooleanField("在售", default=True, db_index=True)
     description = models.TextField("说明", blank=True)
+    # Servicing (保全) tables: cash value (现金价值) at the end of each policy year per 1,000 of sum
+    # insured, the share of it a policy loan may reach, the loan's yearly interest (also charged on
+    # arrears at reinstatement), and the survival and maturity benefits (生存金/满期金) per 1,000.
+    cash_values = models.JSONField("现金价值表（每千元保额，按保单年度）", default=list, blank=True)
+    loan_share = models.DecimalField("可贷比例（%）", max_digits=5, decimal_places=2, default=0)
+    loan_rate = models.DecimalField("贷款年利率（%）", max_digits=5, decimal_places=2, default=0)
+    reinstatement_health = models.BooleanField("复效须重新健康告知", default=False)
+    survival_benefit = models.DecimalField(
+        "生存金（每千元保额，元）", max_digits=10, decimal_places=2, default=0
+    )
+    survival_interval = models.PositiveSmallIntegerField("生存金给付间隔（年）", default=0)
+    maturity_benefit = models.DecimalField(
+        "满期金（每千元保额，元）", max_digits=10, decimal_places=2, default=0
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)

@@ -31,7 +31,15 @@ FIELDS = (
     "active",
     "description",
     "plan_levels",
+    "cash_values",
+    "loan_share",
+    "loan_rate",
+    "reinstatement_health",
+    "survival_benefit",
+    "survival_interval",
+    "maturity_benefit",
 )
+MAX_POLICY_YEARS = 105
 MAX_AGE = 120
 MAX_DAYS = 366
 
@@ -121,7 +129,7 @@ def clean_product(data: dict, *, current: dict | None = None) -> dict:
             )
         )
     out["line"] = d.get("line")
-    for flag in ("is_rider", "death_cover", "unit_linked", "is_group", "active"):
+    for flag in ("is_rider", "death_cover", "unit_linked", "is_group", "active", "reinstatement_health"):
         if flag in d:
             out[flag] = bool(d[flag])
     out.setdefault("active", True)
@@ -204,6 +212,8 @@ def clean_product(data: dict, *, current: dict | None = None) -> dict:
     out["occupation_classes"] = sorted(classes)
     out["description"] = (d.get("description") or "").strip()
 
+    _servicing_tables(errors, d, out)
+
     levels = d.get("plan_levels") or []
     cleaned_levels = []
     seen = set()
@@ -241,3 +251,42 @@ def clean_product(data: dict, *, current: dict | None = None) -> dict:
     if errors:
         raise ValidationFailed(errors)
     return out
+
+
+def _percent(errors: list, field: str, value, label: str) -> Decimal:
+    if _blank(value):
+        return Decimal("0")
+    n = _amount(errors, field, value)
+    if n is not None and n > 100:
+        errors.append(FieldError(field, "range", f"{label}应在 0–100% 之间"))
+    return n if n is not None else Decimal("0")
+
+
+def _servicing_tables(errors: list, d: dict, out: dict) -> None:
+    """Clean the cash-value table, the loan terms and the survival and maturity benefits."""
+    values = d.get("cash_values") or []
+    if not isinstance(values, list | tuple):
+        errors.append(FieldError("cash_values", "format", "现金价值表应为列表"))
+        values = []
+    if len(values) > MAX_POLICY_YEARS:
+        errors.append(FieldError("cash_values", "too_long", f"现金价值表至多 {MAX_POLICY_YEARS} 个保单年度"))
+        values = []
+    table = []
+    for i, v in enumerate(values):
+        n = _amount(errors, f"cash_values[{i}]", v, required=True)
+        if n is not None and n > 1000 * 10:
+            errors.append(FieldError(f"cash_values[{i}]", "range", "每千元保额的现金价值不能超过 10,000 元"))
+        table.append(str(n) if n is not None else "0")
+    out["cash_values"] = table
+    out["loan_share"] = _percent(errors, "loan_share", d.get("loan_share"), "可贷比例")
+    out["loan_rate"] = _percent(errors, "loan_rate", d.get("loan_rate"), "贷款年利率")
+    if out["loan_share"] and not table:
+        errors.append(FieldError("loan_share", "no_cash_value", "没有现金价值表的险种不能办理保单贷款"))
+    out["survival_benefit"] = _amount(errors, "survival_benefit", d.get("survival_benefit")) or Decimal("0")
+    interval = d.get("survival_interval")
+    out["survival_interval"] = (
+        0 if _blank(interval) else _int(errors, "survival_interval", interval, 0, 50, "生存金给付间隔") or 0
+    )
+    if out["survival_benefit"] and not out["survival_interval"]:
+        errors.append(FieldError("survival_interval", "required", "有生存金时须填写给付间隔（年）"))
+    out["maturity_benefit"] = _amount(errors, "maturity_benefit", d.get("maturity_benefit")) or Decimal("0")
