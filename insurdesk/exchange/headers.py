@@ -283,16 +283,8 @@ class Mapping:
 # An archive table's columns of the insured (被保险人姓名…) are the customer's when the table has no
 # customer column of that field: a table of insured persons. A customer list reads them so too.
 INSURED_AS_CUSTOMER = {"insured_id_number": "id_number", "insured_name": "name", "insured_id_type": "id_type"}
-PARTY_KEYS = frozenset(
-    {
-        "holder_name",
-        "holder_id_number",
-        "holder_id_type",
-        "insured_name",
-        "insured_id_number",
-        "insured_id_type",
-    }
-)
+PARTY_KEYS = frozenset({"holder_name", "holder_id_number", "holder_id_type", "insured_name", "insured_id_number",
+                        "insured_id_type"})
 
 
 def _lookup(applies: str) -> dict[str, Column]:

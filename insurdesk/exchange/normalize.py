@@ -53,7 +53,6 @@ def text(value) -> str | None:
     s = _SPACES.sub(" ", str(value).translate(_INVISIBLE)).strip()
     return s or None
 
-
 _SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
 _SERIAL = re.compile(r"\d{5}(\.\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")

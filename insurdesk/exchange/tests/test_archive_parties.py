@@ -344,9 +344,7 @@ def test_a_party_number_that_breaks_its_types_rule_refuses_the_row(father, tmp_p
 def test_a_table_of_insured_persons_takes_their_document_type_as_its_customers(root_unit, tmp_path):
     headers = ["被保险人姓名", "被保险人证件类型", "被保险人证件号码"] + ARCHIVE_HEADERS[2:13]
     cells = row("钱八", "", "P7201")
-    code, _, err = run_import(
-        write_csv(tmp_path / "i.csv", headers, [[cells[0], "护照", "E7654321"] + cells[2:]])
-    )
+    code, _, err = run_import(write_csv(tmp_path / "i.csv", headers, [[cells[0], "护照", "E7654321"] + cells[2:]]))
     assert code == 0, err
     assert Customer.objects.get(name="钱八").id_type == "passport"
 
@@ -355,14 +353,7 @@ def customer_create_passport(name: str, number: str) -> Customer:
     from insurdesk.customers.services import customer_create
 
     created, _ = customer_create(
-        actor=None,
-        kind="individual",
-        data={
-            "name": name,
-            "id_type": "passport",
-            "id_number": number,
-            "gender": "M",
-            "birth_date": datetime.date(1970, 1, 1),
-        },
+        actor=None, kind="individual", data={"name": name, "id_type": "passport", "id_number": number,
+                                             "gender": "M", "birth_date": datetime.date(1970, 1, 1)},
     )
     return created

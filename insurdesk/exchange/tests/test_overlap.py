@@ -172,13 +172,7 @@ def test_one_batch_at_a_time_leaves_the_same(table, halves, behind_inserts, monk
 
     run = import_file(actor=None, path=path, batch_size=BATCH)
 
-    assert (run.status, run.processed, run.refused, halves, behind_inserts) == (
-        RunStatus.DONE,
-        total,
-        0,
-        [],
-        [],
-    )
+    assert (run.status, run.processed, run.refused, halves, behind_inserts) == (RunStatus.DONE, total, 0, [], [])
     assert left_behind() == expected
     assert audit_verify().ok
 

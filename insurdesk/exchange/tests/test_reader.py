@@ -69,23 +69,15 @@ def test_an_import_with_the_reader_writes_every_part_in_batches(root_unit, monke
 def archives() -> list[tuple]:
     from insurdesk.customers.models import Customer
 
-    fields = (
-        "archive_no",
-        "name",
-        "id_number",
-        "mobile",
-        "residence_address",
-        "gender",
-        "birth_date",
-        "completeness",
-        "id_hash",
-        "mobile_hash",
-    )
+    fields = ("archive_no", "name", "id_number", "mobile", "residence_address", "gender", "birth_date",
+              "completeness", "id_hash", "mobile_hash")
     return sorted(tuple(getattr(c, f) for f in fields) for c in Customer.objects.all())
 
 
 @fork_only
-def test_the_reader_cleans_the_archives_ahead_and_they_come_out_the_same(root_unit, monkeypatch):
+def test_the_reader_cleans_the_archives_ahead_and_they_come_out_the_same(
+    root_unit, monkeypatch
+):
     from insurdesk.customers import bulk
 
     cleaned = []
