@@ -602,13 +602,16 @@ def claim_decide(
     assessment = latest_assessment(claim)
     if assessment is None:
         raise ValidationFailed(FieldError("decision", "not_assessed", "请先完成核赔（理算）再作结论"))
-    advanced = _paid_on_claim(claim, PaymentKind.ADVANCE)
+    # What the claim has paid so far (an advance, or a payment before it was reopened) is the floor.
+    advanced = _paid_on_claim(claim)
     before = claim.state
     if decision == Decision.DECLINE:
         value = Decimal("0")
         if advanced:
             raise ValidationFailed(
-                FieldError("decision", "advanced", f"已先予支付 {advanced} 元，不能拒赔；请部分给付")
+                FieldError(
+                    "decision", "advanced", f"本案已支付 {advanced} 元（含先予支付），不能拒赔；请部分给付"
+                )
             )
     elif decision == Decision.PAY:
         if assessment.payable <= 0:
@@ -629,7 +632,7 @@ def claim_decide(
             )
     if value and value < advanced:
         raise ValidationFailed(
-            FieldError("amount", "below_advance", f"赔付金额不能少于已先予支付的 {advanced} 元")
+            FieldError("amount", "below_advance", f"赔付金额不能少于本案已支付的 {advanced} 元")
         )
     claim.decision = decision
     claim.decision_amount = value
