@@ -85,6 +85,7 @@ class ReportForm(DomainErrorsMixin, forms.Form):
 
 
 class DocumentsForm(forms.Form):
+    prefix = "docs"
     received = forms.MultipleChoiceField(
         label=_("本次收到"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -98,6 +99,7 @@ class DocumentsForm(forms.Form):
 
 
 class AssessForm(forms.Form):
+    prefix = "assess"
     covered_amount = forms.DecimalField(
         label=_("责任范围内金额（元）"), required=False, min_value=0, max_digits=14, decimal_places=2,
         help_text=_("医疗/财产：合理费用或损失；身故/重疾留空为剩余保额"),
@@ -114,6 +116,7 @@ class AssessForm(forms.Form):
 
 
 class DecideForm(forms.Form):
+    prefix = "decide"
     decision = forms.ChoiceField(
         label=_("理赔结论"), choices=_translated(Decision.choices), widget=forms.RadioSelect
     )
@@ -128,6 +131,7 @@ class DecideForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
+    prefix = "approve"
     approve = forms.ChoiceField(
         label=_("复核意见"),
         choices=[("1", _("同意")), ("0", _("退回重新核定"))],
@@ -138,12 +142,14 @@ class ApproveForm(forms.Form):
 
 
 class PayForm(forms.Form):
+    prefix = "pay"
     method = forms.ChoiceField(label=_("支付方式"), choices=METHODS, initial="transfer")
     paid_on = forms.DateField(label=_("支付日期"), widget=DATE, required=False)
     reference = forms.CharField(label=_("凭证号"), max_length=60, required=False)
 
 
 class AdvanceForm(PayForm):
+    prefix = "advance"
     amount = forms.DecimalField(label=_("先予支付金额（元）"), min_value=0, max_digits=14, decimal_places=2)
     reason = forms.CharField(label=_("说明（可以确定的部分）"), max_length=500)
 
@@ -153,4 +159,5 @@ class ReasonForm(forms.Form):
 
 
 class SentForm(forms.Form):
+    prefix = "sent"
     sent_on = forms.DateField(label=_("送达日期"), widget=DATE, required=False)

@@ -235,7 +235,7 @@ def _detail_context(request, claim) -> dict:
             else None,
             "withdraw": state in (ClaimState.REPORTED, ClaimState.REVIEWING),
             "reopen": ReasonForm() if may_handle and state == ClaimState.CLOSED else None,
-            "sent": SentForm(initial={"sent_on": today}) if may_handle else None,
+            "sent": SentForm(initial={"sent_on": today}, auto_id=False) if may_handle else None,
         },
         "awaiting_other_approver": state == ClaimState.PENDING_APPROVAL and claim.decided_by_id == user.pk,
     }
