@@ -353,7 +353,8 @@ def _claim(world, user, inside):
         return Claim.objects.create(
             claim_no=f"LPACL{int(inside)}", policy=policy, claimant=policy.policyholder,
             reported_on=timezone.localdate(), amount_claimed=0, state_changed_at=timezone.now(),
-            claim_type="medical", documents=[{"code": "claim_form", "label": "理赔申请书", "received_on": None}],
+            claim_type="medical",
+            documents=[{"code": "claim_form", "label": "理赔申请书", "received_on": None}],
         )  # fmt: skip
 
     claim = world.once(("claim", inside), build)

@@ -248,3 +248,15 @@ def test_an_imported_claim_dated_before_its_policy_took_effect_is_refused(cw):
     ])  # fmt: skip
     assert result.created == [1]
     assert [e.code for e in result.refused[0]] == ["before_effective"]
+
+
+def test_insurdesk_daily_runs_the_claim_clocks(cw):
+    import io
+
+    from django.core.management import call_command
+
+    _ready(cw)
+    out = io.StringIO()
+    call_command("daily", "--date", (TODAY + datetime.timedelta(days=31)).isoformat(), stdout=out)
+    assert "claim_clocks" in out.getvalue()
+    assert Claim.objects.get().overdue
