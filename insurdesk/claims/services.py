@@ -83,7 +83,10 @@ def cover_refusal(policy: Policy, day: date) -> FieldError | None:
         ),
         day,
     )
-    return FieldError("reported_on", *refusal) if refusal else None
+    if refusal is None:
+        return None
+    code, message = refusal
+    return FieldError("reported_on", code, message.replace("出险日期", "理赔申请日期"))
 
 
 def _covers(policy_ids) -> dict[int, Policy]:
