@@ -318,7 +318,10 @@ def report(request, payload: ReportIn):
 
 
 @router.get(
-    "", url_name="claim_list", summary="理赔队列（按下一时限排序）", response={200: ClaimPage, **_READ}
+    "",
+    url_name="claim_list",
+    summary="理赔列表（按下一时限排序，超时限的在前；无时限的在后）",
+    response={200: ClaimPage, **_READ},
 )
 def list_claims(request, params: Query[ClaimQuery]):
     _require(request.auth, "claim.view")
@@ -328,6 +331,7 @@ def list_claims(request, params: Query[ClaimQuery]):
         query=params.q or "",
         filters=ClaimFilters(state=params.state or "", policy_id=params.policy_id, overdue=params.overdue),
         today=today,
+        open_only=False,
     )
     count = qs.count()
     offset = (params.page - 1) * params.page_size

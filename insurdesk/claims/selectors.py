@@ -58,12 +58,17 @@ def claim_list(
 
 
 def claim_queue(
-    *, viewer, query: str = "", filters: ClaimFilters | None = None, today: date | None = None
+    *,
+    viewer,
+    query: str = "",
+    filters: ClaimFilters | None = None,
+    today: date | None = None,
+    open_only: bool = True,
 ) -> QuerySet[Claim]:
     """Return the work queue: the same claims, the nearest deadline first (overdue ones on top),
-    claims without a running clock after them."""
+    claims without a running clock after them; without a state filter only claims not yet closed."""
     qs = claim_list(viewer=viewer, query=query, filters=filters, today=today)
-    if not (filters and filters.state):
+    if open_only and not (filters and filters.state):
         qs = qs.filter(state__in=OPEN_STATES)
     return qs.order_by(F("next_deadline").asc(nulls_last=True), "reported_on", "id")
 
