@@ -359,6 +359,25 @@ def _servicing_request(world, user, inside):
     return {"pk": req.pk, "id": req.pk}
 
 
+@record(Scope.CLAIM)
+def _claim(world, user, inside):
+    from django.utils import timezone
+
+    from insurdesk.claims.models import Claim
+
+    def build():
+        policy = world.policy(inside)
+        return Claim.objects.create(
+            claim_no=f"LPACL{int(inside)}", policy=policy, claimant=policy.policyholder,
+            reported_on=timezone.localdate(), amount_claimed=0, state_changed_at=timezone.now(),
+            claim_type="medical",
+            documents=[{"code": "claim_form", "label": "理赔申请书", "received_on": None}],
+        )  # fmt: skip
+
+    claim = world.once(("claim", inside), build)
+    return {"pk": claim.pk, "id": claim.pk, "notice_pk": None, "notice_id": None}
+
+
 def _compliance(scope):
     def build(world, user, inside):
         from insurdesk.compliance.testing import RECORDS as BUILDERS

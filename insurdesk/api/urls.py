@@ -7,6 +7,7 @@ from insurdesk.api.auth import BearerToken
 from insurdesk.api.errors import install as install_error_handlers
 from insurdesk.api.schema import InsurdeskAPI
 from insurdesk.applications.api import router as applications_router
+from insurdesk.claims.api import router as claims_router
 from insurdesk.compliance.api import audit_router
 from insurdesk.compliance.api import router as compliance_router
 from insurdesk.customers.api import router as customers_router
@@ -40,6 +41,7 @@ api.add_router("", underwriting_router)
 api.add_router("/policies", policies_router)
 api.add_router("/payments", payments_router)
 api.add_router("", servicing_router)  # /servicing-requests, /policies/{id}/endorsements
+api.add_router("/claims", claims_router)
 api.add_router("/lifecycle", lifecycle_router)
 api.add_router("/audit", audit_router)
 api.add_router("/compliance", compliance_router)

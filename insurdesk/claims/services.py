@@ -1,4 +1,5 @@
-"""Every write on claims: report (报案), change, and the bulk form imports use."""
+"""Claims an archive table registers (存量理赔) and the changes it brings; the handling of a claim from
+report to close is in `insurdesk.claims.handling`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from insurdesk.audit.services import PendingEntry, audit_log, audit_log_many
-from insurdesk.claims.models import TRANSITIONS, Claim, ClaimState, reachable
+from insurdesk.claims import calculations as calc
+from insurdesk.claims.models import TRANSITIONS, Claim, ClaimState, ReportChannel, reachable
 from insurdesk.common.checks import past_date
 from insurdesk.common.errors import FieldError, IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from insurdesk.customers.services import archive_numbers
@@ -68,6 +70,30 @@ def clean_claim(data: dict, *, creating: bool, today: date | None = None) -> tup
     return clean, errors
 
 
+def cover_refusal(policy: Policy, day: date) -> FieldError | None:
+    """Return why a claim dated `day` is refused on the policy's dates (the same rule as a report)."""
+    refusal = calc.cover_refusal(
+        calc.Cover(
+            state=policy.state,
+            effective_date=policy.effective_date,
+            expiry_date=policy.expiry_date,
+            lapsed_on=policy.lapsed_on,
+            reinstated_on=policy.reinstated_on,
+            terminated_on=policy.terminated_on,
+        ),
+        day,
+    )
+    if refusal is None:
+        return None
+    code, message = refusal
+    return FieldError("reported_on", code, message.replace("出险日期", "理赔申请日期"))
+
+
+def _covers(policy_ids) -> dict[int, Policy]:
+    fields = ("state", "effective_date", "expiry_date", "lapsed_on", "reinstated_on", "terminated_on")
+    return {p.pk: p for p in Policy.objects.filter(pk__any_of=set(policy_ids)).only(*fields)}
+
+
 def _check_policy(actor, policy: Policy, claimant_id: int) -> None:
     if not in_scope(actor, policy):
         raise NotFound(FieldError("policy_id", "not_found", "保单不存在"))
@@ -86,6 +112,8 @@ def claim_create(*, actor, policy_id: int, claimant_id: int, data: dict) -> Clai
         raise NotFound(FieldError("policy_id", "not_found", "保单不存在"))
     _check_policy(actor, policy, claimant_id)
     clean, errors = clean_claim(data, creating=True)
+    if not errors and (refusal := cover_refusal(policy, clean["reported_on"])):
+        errors.append(refusal)
     if errors:
         raise ValidationFailed(errors)
     claim = Claim(
@@ -197,6 +225,7 @@ def claims_check(*, actor, items: list[ClaimImport]) -> dict[int, list[FieldErro
     policies = {i.policy_id for i in items if i.policy_id}
     for c in Claim.objects.filter(policy_id__any_of=policies).order_by("id"):
         existing.setdefault((c.policy_id, c.reported_on), c)
+    covers = _covers(policies)
     for index, item in enumerate(items):
         clean, errors = clean_claim(
             {"reported_on": item.reported_on, "amount_claimed": item.amount_claimed, "state": item.state},
@@ -210,6 +239,9 @@ def claims_check(*, actor, items: list[ClaimImport]) -> dict[int, list[FieldErro
                 errors = [refusal]
         elif not errors and found is None and actor is not None and not can(actor, "claim.create"):
             errors = [FieldError("state", "forbidden", "您的角色无权登记理赔")]
+        elif not errors and found is None and item.policy_id in covers:
+            refusal = cover_refusal(covers[item.policy_id], clean["reported_on"])
+            errors = [refusal] if refusal else []
         if errors:
             refused[index] = errors
     return refused
@@ -228,6 +260,7 @@ def claims_import(*, actor, items: list[ClaimImport]) -> ImportResult:
     existing = {}
     for c in Claim.objects.filter(policy_id__any_of={i.policy_id for i in items}).order_by("id"):
         existing.setdefault((c.policy_id, c.reported_on), c)
+    covers = _covers(i.policy_id for i in items)
     new: list[tuple[int, ClaimImport]] = []
     for index, item in enumerate(items):
         clean, errors = clean_claim(
@@ -239,6 +272,11 @@ def claims_import(*, actor, items: list[ClaimImport]) -> ImportResult:
             continue
         found = existing.get((item.policy_id, item.reported_on))
         if found is None:
+            policy = covers.get(item.policy_id)
+            refusal = cover_refusal(policy, clean["reported_on"]) if policy is not None else None
+            if refusal is not None:
+                result.refused[index] = [refusal]
+                continue
             new.append((index, item))
             continue
         changes = {k: v for k, v in clean.items() if getattr(found, k) != v}
@@ -269,6 +307,7 @@ def claims_import(*, actor, items: list[ClaimImport]) -> ImportResult:
                 amount_claimed=item.amount_claimed,
                 state=item.state,
                 state_changed_at=now,
+                channel=ReportChannel.IMPORT,
                 created_by=user,
             )
             for number, (_, item) in zip(numbers, new, strict=True)

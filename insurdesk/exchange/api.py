@@ -49,6 +49,10 @@ class RunOut(Schema):
     merged: int = Field(description="同一客户的其他行，已并入该客户")
     refused: int
     warnings: int
+    parts: dict[str, int] = Field(
+        description="档案表其他部分的计数：policy/payment/claim/contact/party 各自的 "
+        'created/updated/unchanged/refused，如 {"claim.created": 3}'
+    )
     created_at: datetime
     finished_at: datetime | None
 
@@ -70,7 +74,7 @@ def _out(run: ImportRun) -> dict:
         "template": run.template, "status": run.status, "message": run.message, "total_rows": run.total_rows,
         "processed": run.processed, "created": run.created, "updated": run.updated,
         "unchanged": run.unchanged, "merged": run.merged, "refused": run.refused, "warnings": run.warnings,
-        "created_at": run.created_at, "finished_at": run.finished_at,
+        "parts": run.parts or {}, "created_at": run.created_at, "finished_at": run.finished_at,
     }  # fmt: skip
 
 

@@ -15,6 +15,22 @@ from insurdesk.exchange.models import ImportIssue, ImportRun, IssueLevel
 HEADERS = ("行号", "列", "值（已脱敏）", "规则", "说明", "级别")
 FORMATS = ("xlsx", "csv")
 _LEVELS = dict(IssueLevel.choices)
+# The archive table's other parts, as the summaries (page, report, command line) count them.
+PART_LABELS = (
+    ("policy", "保单"), ("payment", "缴费"), ("claim", "理赔"), ("contact", "沟通记录"),
+    ("party", "投保人/被保险人档案"),
+)  # fmt: skip
+PART_COUNTS = ("created", "updated", "unchanged", "refused")
+
+
+def part_counts(parts: dict | None) -> list[dict]:
+    """Return, for each part the run touched, its label and counts (created, updated, unchanged, refused)."""
+    out = []
+    for key, label in PART_LABELS:
+        n = {k: (parts or {}).get(f"{key}.{k}", 0) for k in PART_COUNTS}
+        if any(n.values()):
+            out.append({"part": key, "label": label, **n})
+    return out
 
 
 def report_format(path: str | Path) -> str | None:
@@ -43,6 +59,9 @@ def summary(run: ImportRun) -> list[tuple[str, object]]:
         ("合并（同一客户的其他行）", run.merged), ("拒绝", run.refused), ("提示", run.warnings),
         ("未逐条列出的问题（超过上限，只计数）", run.issues_omitted),
         ("说明", run.message),
+    ] + [
+        (p["label"], "新建 {created}，更新 {updated}，未变化 {unchanged}，拒绝 {refused}".format(**p))
+        for p in part_counts(run.parts)
     ]  # fmt: skip
 
 

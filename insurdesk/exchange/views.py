@@ -19,7 +19,7 @@ from insurdesk.customers.selectors import customer_get
 from insurdesk.exchange import blanks
 from insurdesk.exchange.exporters import CONTENT_TYPES, EXPORTERS, FORMATS, export_customer_file, export_list
 from insurdesk.exchange.models import RunStatus
-from insurdesk.exchange.report import write_report
+from insurdesk.exchange.report import part_counts, write_report
 from insurdesk.exchange.runs import may_take_over
 from insurdesk.exchange.selectors import run_get, run_issues, run_list
 from insurdesk.exchange.services import import_resume, import_start
@@ -114,6 +114,7 @@ def _run_context(request, run) -> dict:
         "polling": not run.is_finished and not stalled,
         "formats": FORMATS,
         "now": timezone.now(),
+        "parts": part_counts(run.parts),
     }
 
 

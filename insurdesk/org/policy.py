@@ -84,6 +84,11 @@ POLICY: dict[str, frozenset[str]] = {
     "claim.view": ALL_ROLES,
     "claim.create": frozenset({"clerk", "reviewer", "claims", "cs", "admin"}),
     "claim.change": frozenset({"claims", "admin"}),
+    # Claim handling from report to close (issue 17); see docs/design/claims.md. Customer service takes
+    # reports on the phone; the second approver of a large amount is never the decider (a service rule).
+    "claim.report": frozenset({"claims", "cs", "admin"}),
+    "claim.handle": frozenset({"claims", "admin"}),
+    "claim.approve": frozenset({"claims", "admin"}),
     "contact.view": ALL_ROLES,
     "contact.create": frozenset({"clerk", "reviewer", "agent", "service", "claims", "cs", "manager",
                                  "admin"}),
@@ -144,6 +149,7 @@ class Scope(StrEnum):
     IMPORT_RUN = "import_run"  # one import run (导入批次): the user's own; an admin sees all
     WEBHOOK = "webhook"  # one webhook subscription: not scoped to a unit (admin only)
     SERVICING = "servicing"  # one servicing request (保全申请): scoped through its policy
+    CLAIM = "claim"  # one claim (赔案) in the URL: the scope of its policy
 
 
 @dataclass(frozen=True)
@@ -279,6 +285,19 @@ PAGES: dict[str, Access] = {
     # Claims and the contact log (issue 4): lists, and the archive page's sections.
     "claims:list": Access("claim.view", Scope.LIST),
     "claims:customer_claims": Access("claim.view", Scope.CUSTOMER),
+    # Claim handling (issue 17): the queue is claims:list; each action a form posted to its own URL.
+    "claims:report": Access("claim.report", Scope.LIST),
+    "claims:detail": Access("claim.view", Scope.CLAIM),
+    "claims:documents": Access("claim.handle", Scope.CLAIM),
+    "claims:assess": Access("claim.handle", Scope.CLAIM),
+    "claims:decide": Access("claim.handle", Scope.CLAIM),
+    "claims:approve": Access("claim.approve", Scope.CLAIM),
+    "claims:pay": Access("claim.handle", Scope.CLAIM),
+    "claims:advance": Access("claim.handle", Scope.CLAIM),
+    "claims:close": Access("claim.handle", Scope.CLAIM),
+    "claims:reopen": Access("claim.handle", Scope.CLAIM),
+    "claims:notice": Access("claim.view", Scope.CLAIM),
+    "claims:notice_sent": Access("claim.handle", Scope.CLAIM),
     "care:contacts": Access("contact.view", Scope.LIST),
     "care:customer_contacts": Access("contact.view", Scope.CUSTOMER),
     # Running for real (issue 21): probes for load balancers; /metrics checks its own address list or token.
@@ -377,6 +396,19 @@ API: dict[str, Access] = {
     "POST /lifecycle/customers/{id}/destruction/withdraw": Access("lifecycle.request", Scope.CUSTOMER),
     "POST /lifecycle/customers/{id}/destruction/approve": Access("lifecycle.approve", Scope.CUSTOMER),
     "POST /lifecycle/customers/{id}/destruction/reject": Access("lifecycle.approve", Scope.CUSTOMER),
+    # Claims (issue 17).
+    "POST /claims": Access("claim.report", Scope.LIST),
+    "GET /claims": Access("claim.view", Scope.LIST),
+    "GET /claims/{id}": Access("claim.view", Scope.CLAIM),
+    "POST /claims/{id}/documents": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/assess": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/decide": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/approve": Access("claim.approve", Scope.CLAIM),
+    "POST /claims/{id}/pay": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/advance": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/close": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/reopen": Access("claim.handle", Scope.CLAIM),
+    "POST /claims/{id}/notices/{notice_id}/sent": Access("claim.handle", Scope.CLAIM),
     # Bulk import and export (issue 4).
     "POST /imports": Access("exchange.import", Scope.LIST),
     "GET /imports": Access("exchange.import", Scope.LIST),

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insurdesk.claims.models import TRANSITIONS, ClaimState, reachable
+from insurdesk.claims.models import BACKWARD, TRANSITIONS, ClaimState, reachable
 from insurdesk.claims.services import check_move, claim_create, claim_update
 from insurdesk.common.errors import IllegalTransition, NotAllowed, ValidationFailed
 
@@ -23,8 +23,10 @@ def test_a_move_is_allowed_only_along_the_machine(current, target):
     skipped = check_move(current, target, skip=True) is None
     assert step == (current == target or target in TRANSITIONS[current])
     assert skipped == (current == target or target in reachable(current))
-    if current in ("paid", "rejected", "withdrawn") and target != current:
-        assert not skipped  # a final state stays final
+    if current in ("paid", "rejected", "withdrawn") and target not in (current, "closed"):
+        assert not skipped  # an outcome only ever leads to closing
+    if target in TRANSITIONS[current] and (current, target) in BACKWARD:
+        assert not skipped or target in reachable(current)  # an archive table never goes back
 
 
 @pytest.fixture
@@ -84,6 +86,14 @@ def test_a_claim_needs_a_claimant_on_the_policy_and_a_past_date(legacy, make_use
     with pytest.raises(ValidationFailed):
         claim_create(actor=legacy["clerk"], policy_id=legacy["policy"].pk, claimant_id=legacy["customer"].pk,
                      data={"reported_on": datetime.date.today() + datetime.timedelta(days=1), "amount_claimed": "1"})  # fmt: skip
+
+
+def test_a_claim_dated_before_its_policy_took_effect_is_refused_with_the_reason(legacy):
+    with pytest.raises(ValidationFailed) as refused:
+        claim_create(actor=legacy["clerk"], policy_id=legacy["policy"].pk, claimant_id=legacy["customer"].pk,
+                     data={"reported_on": datetime.date(2022, 12, 1), "amount_claimed": "1"})  # fmt: skip
+    assert refused.value.errors[0].code == "before_effective"
+    assert "早于保单生效日期 2023-01-01" in refused.value.errors[0].message
 
 
 def test_claims_are_seen_within_the_policy_scope(legacy, make_user, client):

@@ -218,3 +218,19 @@ def test_claims_and_contacts_export_masked_for_the_role_and_recorded(archive_pro
         ("contacts", 1),
     ]
     assert recorded[1].detail["filter"] == {"state": "reviewing"}
+
+
+def test_a_claim_dated_before_its_policy_took_effect_is_refused_with_the_reason(root_unit, tmp_path):
+    from insurdesk.exchange.models import ImportRun
+    from insurdesk.exchange.report import summary
+
+    rows = rows_of("archive_utf8.csv")
+    rows[1][13] = "2022-12-01"  # the policy starts 2023-01-01
+    code, out, _ = run_import(write_csv(tmp_path / "early.csv", rows[0], rows[1:2]), "--report", tmp_path / "r.csv")
+    # The row's customer and policy go in; its claim is refused (a part's refusal, as for payments).
+    assert code == 0 and not Claim.objects.exists() and "理赔 新建 0，更新 0，未变化 0，拒绝 1" in out
+    refused = [r for r in read_report(tmp_path / "r.csv") if r["规则"] == "before_effective"]
+    assert refused and "理赔申请日期 2022-12-01 早于保单生效日期 2023-01-01" in refused[0]["说明"]
+    run = ImportRun.objects.latest("id")
+    assert run.parts.get("claim.refused") == 1
+    assert ("理赔", "新建 0，更新 0，未变化 0，拒绝 1") in summary(run)

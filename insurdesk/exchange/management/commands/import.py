@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from insurdesk.common.errors import NotAllowed
 from insurdesk.exchange.models import RunStatus
 from insurdesk.exchange.pipeline import BATCH_SIZE, import_file
-from insurdesk.exchange.report import FORMATS, report_format, write_report
+from insurdesk.exchange.report import FORMATS, PART_LABELS, report_format, write_report
 from insurdesk.exchange.runs import ImportBusy
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
@@ -137,12 +137,6 @@ class Command(BaseCommand):
         elif report:
             self.stdout.write(f"报告：{report}")
         return EXIT_REFUSED if run.refused else EXIT_OK
-
-
-PART_LABELS = (
-    ("policy", "保单"), ("payment", "缴费"), ("claim", "理赔"), ("contact", "沟通记录"),
-    ("party", "投保人/被保险人档案"),
-)  # fmt: skip
 
 
 def parts_summary(parts: dict) -> str:
