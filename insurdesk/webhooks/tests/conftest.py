@@ -78,3 +78,12 @@ def run_jobs():
         return count
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_subscriptions():
+    from insurdesk.webhooks.services import forget_subscriptions
+
+    forget_subscriptions()
+    yield
+    forget_subscriptions()
