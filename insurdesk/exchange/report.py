@@ -82,6 +82,9 @@ def _write_csv(run: ImportRun, path: Path) -> int:
         for row in _rows(run):
             out.writerow([row[0], *(safe_cell(v) for v in row[1:])])
             count += 1
+        if run.issues_omitted:
+            note = f"另有 {run.issues_omitted} 个问题超过上限，只计数、未逐条列出"
+            out.writerow(["", "", "", "omitted", note, ""])
     return count
 
 

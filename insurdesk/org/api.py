@@ -116,13 +116,16 @@ class StrictSchema(Schema):
     @model_validator(mode="before")
     @classmethod
     def _iso_dates(cls, data):
-        if not isinstance(data, dict):
+        # ninja hands schemas without extra="forbid" their input wrapped in a DjangoGetter.
+        raw = getattr(data, "_obj", data)
+        if not isinstance(raw, dict):
             return data
+        bad = {}
         for name, field in cls.model_fields.items():
             key = field.alias or name
-            if key in data and not iso_temporal(data[key], _temporal(field.annotation)):
-                data = {**data, key: _NOT_A_DATE}
-        return data
+            if key in raw and not iso_temporal(raw[key], _temporal(field.annotation)):
+                bad[key] = _NOT_A_DATE
+        return {**raw, **bad} if bad else data
 
 
 class InSchema(StrictSchema):

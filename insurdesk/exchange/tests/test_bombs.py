@@ -193,3 +193,4 @@ def test_refused_rows_are_kept_in_full_up_to_the_bound_and_counted_beyond(settin
     assert run.issues_omitted >= 50
     report = tmp_path / "report.csv"
     assert write_report(run, report) == 10
+    assert f"另有 {run.issues_omitted} 个问题" in report.read_text(encoding="utf-8-sig")
