@@ -40,6 +40,7 @@ from insurdesk.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from insurdesk.common.events import emit
 from insurdesk.customers.services import archive_numbers
 from insurdesk.identity.errors import IdentityError
 from insurdesk.identity.phones import normalize_landline, normalize_mobile
@@ -212,6 +213,23 @@ def _record(
         target=claim,
         detail=_plain({"claim_no": claim.claim_no, "from": before, "to": claim.state, **(detail or {})}),
     )
+    event = _EVENTS.get(action)
+    if event is not None:
+        emit(
+            event,
+            {"claim_id": claim.pk, "claim_no": claim.claim_no, "policy_id": claim.policy_id,
+             "state": claim.state, "action": action},
+        )
+
+
+# Claim actions announced to other systems (webhooks): report, the decision and its approval, payments.
+_EVENTS = {
+    "report": "claim.reported",
+    "decide": "claim.decided",
+    "approve": "claim.decided",
+    "pay": "claim.paid",
+    "advance": "claim.paid",
+}
 
 
 def _plain(value):

@@ -29,6 +29,7 @@ from insurdesk.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from insurdesk.common.events import emit
 from insurdesk.customers.services import archive_numbers
 from insurdesk.org.policy import require
 from insurdesk.policies.models import COVERING_STATES, Policy, PolicyLine, PolicyState
@@ -348,6 +349,11 @@ def _apply(req: ServicingRequest, *, actor, day: date) -> Endorsement:
             "amount": str(plan.amount),
             "diff": plan.diff,
         },
+    )
+    emit(
+        "servicing.applied",
+        {"request_id": req.pk, "request_no": req.request_no, "kind": req.kind, "policy_id": policy.pk,
+         "endorsement_no": endorsement.endorsement_no, "state": req.state},
     )
     return endorsement
 

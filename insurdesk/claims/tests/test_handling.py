@@ -260,3 +260,31 @@ def test_insurdesk_daily_runs_the_claim_clocks(cw):
     call_command("daily", "--date", (TODAY + datetime.timedelta(days=31)).isoformat(), stdout=out)
     assert "claim_clocks" in out.getvalue()
     assert Claim.objects.get().overdue
+
+
+def test_report_decision_and_payment_are_announced_to_other_systems_after_commit(
+    cw, django_capture_on_commit_callbacks
+):
+    from insurdesk.common import events
+
+    seen = []
+
+    def listener(name, payload, personal):
+        seen.append((name, payload["claim_no"], payload["state"]))
+
+    events.subscribe(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            claim = _ready(cw)
+            handling.claim_assess(actor=cw.handler, claim_id=claim.pk,
+                                  data={"findings": "按条款", "covered_amount": "10000"})  # fmt: skip
+            handling.claim_decide(actor=cw.handler, claim_id=claim.pk, decision="part_pay", amount="7000",
+                                  reasons="部分费用超出合理范围", today=TODAY)  # fmt: skip
+            handling.claim_pay(actor=cw.handler, claim_id=claim.pk, method="transfer")
+    finally:
+        events._HANDLERS.remove(listener)
+    assert seen == [
+        ("claim.reported", claim.claim_no, "reported"),
+        ("claim.decided", claim.claim_no, "approved"),
+        ("claim.paid", claim.claim_no, "paid"),
+    ]

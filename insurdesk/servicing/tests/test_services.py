@@ -227,3 +227,28 @@ def test_a_future_effective_date_waits_for_the_daily_duty(nb, in_force):
     call_command("daily", date=day)
     req.refresh_from_db()
     assert req.state == State.APPLIED
+
+
+def test_an_applied_request_is_announced_to_other_systems(nb, in_force, django_capture_on_commit_callbacks):
+    from insurdesk.common import events
+
+    seen = []
+
+    def listener(name, payload, personal):
+        seen.append((name, payload["kind"], payload["endorsement_no"][:2]))
+
+    events.subscribe(listener)
+    policy = in_force()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            req = servicing_request_create(
+                actor=nb.service,
+                policy_id=policy.pk,
+                kind="beneficiary",
+                changes={"beneficiaries": NEW_BENEFICIARIES, "insured_consent": True},
+                channel="counter",
+            )
+            servicing_approve(actor=nb.manager, request_id=req.pk, reason="资料齐全")
+    finally:
+        events._HANDLERS.remove(listener)
+    assert ("servicing.applied", "beneficiary", "PD") in seen
