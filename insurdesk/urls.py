@@ -15,6 +15,7 @@ urlpatterns = [
     path("lifecycle/", include("insurdesk.lifecycle.urls")),
     path("compliance/", include("insurdesk.compliance.urls")),
     path("exchange/", include("insurdesk.exchange.urls")),
+    path("system/", include("insurdesk.org.system_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

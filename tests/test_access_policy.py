@@ -368,6 +368,17 @@ def _import_run(world, user, inside):
     return {"pk": run.pk, "id": run.pk}
 
 
+@record(Scope.USER)
+def _user_account(world, user, inside):
+    # Administration reaches every account of the company: nothing lies outside.
+    return {"pk": world.users["clerk"].pk} if inside else None
+
+
+@record(Scope.UNIT)
+def _org_unit(world, user, inside):
+    return {"pk": world.units["SZ"].pk} if inside else None
+
+
 def _sample_queue():
     from insurdesk.compliance.selectors import QUEUES
 

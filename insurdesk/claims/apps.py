@@ -5,3 +5,6 @@ class ClaimsConfig(AppConfig):
     name = "insurdesk.claims"
     label = "claims"
     verbose_name = "理赔"
+
+    def ready(self):
+        from insurdesk.claims import workbench  # noqa: F401  (registers its home-page tiles)

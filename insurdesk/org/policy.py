@@ -134,6 +134,8 @@ class Scope(StrEnum):
     CONSENT = "consent"  # a consent record
     PI_REQUEST = "pi_request"  # a personal-information request
     IMPORT_RUN = "import_run"  # one import run (导入批次): the user's own; an admin sees all
+    USER = "user"  # one user account (administration): the whole company, administrators only
+    UNIT = "unit"  # one org unit (administration): the whole tree, administrators only
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,13 @@ PAGES: dict[str, Access] = {
     "otp_verify": Access(None, Scope.SELF, second_factor=False),
     "api_token_create": Access(None, Scope.SELF),
     "api_token_revoke": Access(None, Scope.TOKEN),
+    # Administration (系统, issue 16): users and org units; the services check org.manage again.
+    "system:users": Access("org.manage", Scope.LIST),
+    "system:user_create": Access("org.manage", Scope.LIST),
+    "system:user_detail": Access("org.manage", Scope.USER),
+    "system:user_action": Access("org.manage", Scope.USER),
+    "system:units": Access("org.manage", Scope.ALL),
+    "system:unit_detail": Access("org.manage", Scope.UNIT),
     "customers:list": Access("customer.view", Scope.LIST),
     "customers:create_individual": Access("customer.create", Scope.LIST),
     "customers:create_corporate": Access("customer.create", Scope.LIST),
