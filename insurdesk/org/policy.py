@@ -217,6 +217,8 @@ PAGES: dict[str, Access] = {
     "underwriting:decide": Access("underwriting.decide", Scope.APPLICATION),
     "underwriting:take": Access("underwriting.decide", Scope.APPLICATION),
     "policies:list": Access("policy.view", Scope.LIST),
+    # The top bar's search (issue 16): a policy number opens the policy, else the customer search.
+    "policies:search": Access("customer.view", Scope.LIST),
     "policies:to_issue": Access("policy.view", Scope.LIST),
     "policies:issue": Access("policy.issue", Scope.APPLICATION),
     "policies:due": Access("payment.view", Scope.LIST),

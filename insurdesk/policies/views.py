@@ -4,6 +4,7 @@ entry, issuing accepted applications, the print view and its PDF, and a customer
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -30,7 +31,7 @@ from insurdesk.policies.forms import (
     ReceiptForm,
 )
 from insurdesk.policies.members import member_add, member_remove, members_import
-from insurdesk.policies.models import OPEN_INSTALMENT, Policy, PolicyState
+from insurdesk.policies.models import OPEN_INSTALMENT, Policy, PolicyState, policy_key
 from insurdesk.policies.selectors import (
     DueFilters,
     PolicyFilters,
@@ -453,3 +454,20 @@ def customer_policies_view(request, pk: int):
         raise Http404(_("客户档案不存在")) from None
     rows = customer_policies(customer_id=customer.pk, viewer=request.user)
     return render(request, "policies/_customer_policies.html", {"customer": customer, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def search_view(request):
+    """The top bar's search box: a policy number opens that policy, anything else the customer search."""
+    from urllib.parse import urlencode
+
+    q = (request.GET.get("q") or "").strip()
+    if q and any(ch.isdigit() for ch in q) and not q.upper().startswith("KH"):
+        found = list(policy_list(viewer=request.user, query=q)[:2]) if can(request.user, "policy.view") else []
+        exact = [p for p in found if p.policy_key == policy_key(q)]
+        if len(exact) == 1:
+            return redirect("policies:detail", pk=exact[0].pk)
+        if found and len(q) >= 4 and not q.isdigit():
+            return redirect(f"{reverse('policies:list')}?{urlencode({'q': q})}")
+    return redirect(f"{reverse('customers:list')}?{urlencode({'q': q})}" if q else reverse("customers:list"))
