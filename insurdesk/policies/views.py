@@ -464,7 +464,8 @@ def search_view(request):
 
     q = (request.GET.get("q") or "").strip()
     if q and any(ch.isdigit() for ch in q) and not q.upper().startswith("KH"):
-        found = list(policy_list(viewer=request.user, query=q)[:2]) if can(request.user, "policy.view") else []
+        may = can(request.user, "policy.view")
+        found = list(policy_list(viewer=request.user, query=q)[:2]) if may else []
         exact = [p for p in found if p.policy_key == policy_key(q)]
         if len(exact) == 1:
             return redirect("policies:detail", pk=exact[0].pk)
