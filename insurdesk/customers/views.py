@@ -1,8 +1,10 @@
 """Archive pages: list and search, create, edit, the archive itself and its relations."""
 
 import contextlib
+import datetime
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,8 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
+from insurdesk.common.countries import country_name
 from insurdesk.common.errors import DomainError, Duplicate, NotAllowed, NotFound
 from insurdesk.common.masking import mask_name
+from insurdesk.common.rmb import figures
 from insurdesk.common.security import client_ip
 from insurdesk.customers import calculations
 from insurdesk.customers.forms import (
@@ -241,6 +245,14 @@ def _value(viewer, customer, name: str):
         return ""
     if getattr(customer, f"get_{attr}_display", None) is not None:
         return _(getattr(customer, f"get_{attr}_display")())
+    if name == "nationality":
+        return _(country_name(value))
+    if isinstance(value, Decimal):
+        return figures(value)
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if name == "uscc":

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
+from insurdesk.common.rmb import amount_in_capitals, figures
 from insurdesk.customers.selectors import customer_get, shown
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
@@ -239,9 +240,10 @@ def payment_new_view(request):
                     messages.warning(request, warning)
                 messages.success(
                     request,
-                    _("已录入缴费 %(amount)s 元（第 %(seq)s 期，%(status)s）")
+                    _("已录入缴费 %(amount)s 元（%(capitals)s；第 %(seq)s 期，%(status)s）")
                     % {
-                        "amount": payment.amount,
+                        "amount": figures(payment.amount),
+                        "capitals": amount_in_capitals(payment.amount),
                         "seq": payment.instalment.seq,
                         "status": payment.instalment.get_status_display(),
                     },
@@ -328,7 +330,12 @@ def cancel_view(request, pk: int):
         _refused(request, exc)
     else:
         messages.success(
-            request, _("已撤单，退还保费 %(amount)s 元") % {"amount": refund.amount if refund else 0}
+            request,
+            _("已撤单，退还保费 %(amount)s 元（%(capitals)s）")
+            % {
+                "amount": figures(refund.amount if refund else 0),
+                "capitals": amount_in_capitals(refund.amount if refund else 0),
+            },
         )
     return redirect("policies:detail", pk=policy.pk)
 
