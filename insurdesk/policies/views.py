@@ -460,7 +460,25 @@ def customer_policies_view(request, pk: int):
     except NotFound:
         raise Http404(_("客户档案不存在")) from None
     rows = customer_policies(customer_id=customer.pk, viewer=request.user)
-    return render(request, "policies/_customer_policies.html", {"customer": customer, "rows": rows})
+    pending = applications_in_progress(viewer=request.user, customer_id=customer.pk)
+    return render(
+        request,
+        "policies/_customer_policies.html",
+        {"customer": customer, "rows": rows, "pending": pending},
+    )
+
+
+def applications_in_progress(*, viewer, customer_id: int) -> list:
+    """The customer's applications not yet issued, withdrawn or declined, as policyholder or insured."""
+    from django.db.models import Q
+
+    from insurdesk.applications.models import OPEN_STATES
+    from insurdesk.applications.selectors import application_scope
+
+    qs = application_scope(viewer).filter(
+        Q(policyholder_id=customer_id) | Q(insured_id=customer_id), state__in=OPEN_STATES
+    )
+    return list(qs.select_related("policyholder").order_by("-id")[:50])
 
 
 @login_required
