@@ -95,10 +95,13 @@ def test_every_page_of_every_role_fits_the_screen_and_has_one_active_menu_item(
         assert urls, role
         for lang in LANGS:
             _session(page, base, user, lang)
-            for width, height in SIZES:
-                page.set_viewport_size({"width": width, "height": height})
-                for url in urls:
-                    page.goto(base + url)
+            for url in urls:
+                # One load a page; the narrower width is a resize of the same page (the CSS reflows).
+                page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+                page.goto(base + url, wait_until="domcontentloaded")
+                for width, height in SIZES:
+                    if width != SIZES[0][0]:
+                        page.set_viewport_size({"width": width, "height": height})
                     for issue in page.evaluate(CHECK):
                         problems.append(f"{role} {lang} {width}px {url}: {issue}")
                     if url == "/":
@@ -116,7 +119,7 @@ def test_no_chinese_reaches_an_english_page(live_server, people, chromium_page):
     for user in people.values():
         _session(page, base, user, "en")
         for url in signed_in_pages(user, _records()):
-            page.goto(base + url)
+            page.goto(base + url, wait_until="domcontentloaded")
             text = page.evaluate("document.body.innerText")
             for match in set(CJK.findall(text)):
                 found.setdefault(match, set()).add(url)
