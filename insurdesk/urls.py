@@ -16,6 +16,7 @@ urlpatterns = [
     path("lifecycle/", include("insurdesk.lifecycle.urls")),
     path("compliance/", include("insurdesk.compliance.urls")),
     path("exchange/", include("insurdesk.exchange.urls")),
+    path("system/", include("insurdesk.org.system_urls")),
     path("api/v1/", api.urls),
     path("webhooks/", include("insurdesk.webhooks.urls")),
     path("", include("insurdesk.ops.urls")),

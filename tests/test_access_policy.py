@@ -417,6 +417,15 @@ def _webhook(world, user, inside):
     sent = world.once("delivery", lambda: Delivery.objects.create(
         subscription=sub, event="customer.created", event_id=uuid.uuid4(), body="{}", status="delivered"))
     return {"pk": sub.pk, "id": sub.pk, "delivery_pk": sent.pk, "delivery_id": sent.pk}
+@record(Scope.USER)
+def _user_account(world, user, inside):
+    # Administration reaches every account of the company: nothing lies outside.
+    return {"pk": world.users["clerk"].pk} if inside else None
+
+
+@record(Scope.UNIT)
+def _org_unit(world, user, inside):
+    return {"pk": world.units["SZ"].pk} if inside else None
 
 
 def _sample_queue():

@@ -155,7 +155,7 @@ def test_an_application_goes_from_entry_to_a_paid_policy_on_both_archives(
     page.get_by_role("button", name="确认处理").click()
     expect(page.locator(".msg-success")).to_be_visible()
     page.get_by_role("button", name="提交核保").click()
-    expect(page.locator(".msg-success")).to_contain_text("已提交核保")
+    expect(page.locator(".messages")).to_contain_text("已提交核保，已转人工核保")
     screenshot(page, "new_business_submitted")
 
     # The underwriter finds it in the manual queue (the health rule referred it) and accepts with a rating.

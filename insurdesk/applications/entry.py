@@ -62,6 +62,14 @@ def field_label(path: str) -> str:
     return path
 
 
+def problem_field_choices(rows: int = 3) -> list[tuple[str, str]]:
+    """Return the key fields a problem item may name, as (path, Chinese label) for a select."""
+    out = list(_LABELS.items())
+    for (group, name), _label in _ROW_LABELS.items():
+        out += [(f"{group}[{i}].{name}", field_label(f"{group}[{i}].{name}")) for i in range(rows)]
+    return out
+
+
 def is_sensitive(path: str) -> bool:
     return path in SENSITIVE_PATHS
 

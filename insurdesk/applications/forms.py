@@ -10,6 +10,7 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from insurdesk.applications.entry import problem_field_choices
 from insurdesk.applications.models import (
     AgencyKind,
     BeneficiaryRelation,
@@ -24,6 +25,7 @@ from insurdesk.applications.models import (
 )
 from insurdesk.customers.forms import agents_in_scope, translated
 from insurdesk.customers.models import IdType
+from insurdesk.products.calculations import parse_term, term_label
 from insurdesk.products.models import PaymentMode, Product
 
 BLANK = [("", "—")]
@@ -75,9 +77,44 @@ class PathErrorsMixin:
                 self.add_error(None, f"{label}：{err.message}" if label and "[" in label else err.message)
 
 
+class ProductSelect(forms.Select):
+    """A product select whose options carry the product's terms, so the term selects follow it (app.js)."""
+
+    def __init__(self, *args, terms=None, **kw):
+        super().__init__(*args, **kw)
+        self.terms = terms or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        coverage, payment = self.terms.get(str(value), ((), ()))
+        if value:
+            option["attrs"]["data-coverage-terms"] = " ".join(coverage)
+            option["attrs"]["data-payment-terms"] = " ".join(payment)
+        return option
+
+
+def term_choices(codes, current: str = "") -> list[tuple[str, str]]:
+    """Return term codes as select choices labelled as the catalogue shows them (趸交、10年、至60岁、终身)."""
+    seen = list(dict.fromkeys([*codes, *([current] if current else [])]))
+    return BLANK + [(code, term_label(code)) for code in seen]
+
+
+def _all_terms(products, attr: str) -> list[str]:
+    return sorted({code for p in products for code in (getattr(p, attr) or [])}, key=_term_order)
+
+
+def _term_order(code: str):
+    t = parse_term(code)
+    return (
+        {"single": 0, "y": 1, "to": 2, "life": 3}.get(t.kind, 4) if t else 5,
+        t.n if t and t.n else 0,
+        code,
+    )
+
+
 class LineForm(forms.Form):
     product_code = forms.ChoiceField(label=_("险种"), required=False)
-    coverage_term = _text(_("保险期间"), 10, help_text=_("如 20y、to70、life"))
+    coverage_term = forms.ChoiceField(label=_("保险期间"), required=False)
     sum_insured = _money(_("保额（元）"), max_digits=16)
     premium = _money(_("保费（元）"))
     rider_of = _text(_("所附主险代码"), 20)
@@ -88,6 +125,21 @@ class LineForm(forms.Form):
         # Rows equal to their initial values are still read: an edit sends every row it shows.
         self.empty_permitted = False
         self.fields["product_code"].choices = BLANK + [(p.code, f"{p.code} {p.name}") for p in products]
+        terms = {p.code: (p.coverage_terms or [], p.payment_terms or []) for p in products}
+        self.fields["product_code"].widget = ProductSelect(
+            terms=terms, choices=self.fields["product_code"].choices
+        )
+        current = str(
+            self.initial.get("coverage_term") or self.data.get(self.add_prefix("coverage_term"), "") or ""
+        )
+        field = self.fields["coverage_term"]
+        field.choices = term_choices(_all_terms(products, "coverage_terms"), current)
+        field.widget.attrs.update(
+            {
+                "data-follows": "id_" + self.add_prefix("product_code"),
+                "data-options-attr": "data-coverage-terms",
+            }
+        )
 
     def row(self) -> dict | None:
         d = self.cleaned_data
@@ -228,7 +280,7 @@ class ApplicationForm(PathErrorsMixin, forms.Form):
 
     total_premium = _money(_("保费合计（元）"), required=True)
     payment_mode = forms.ChoiceField(label=_("缴费方式"), choices=BLANK + translated(PaymentMode.choices))
-    payment_term = _text(_("缴费期间"), 10, required=True, help_text=_("single（趸交）、10y、20y、to60"))
+    payment_term = forms.ChoiceField(label=_("缴费期间"), help_text=_("随第 1 险种（主险）的缴费期间选项"))
     bank_name = _text(_("缴费银行"), 100)
     bank_account = _text(_("缴费账号"), 40)
     account_holder = _text(_("账户户名"), 100)
@@ -293,9 +345,16 @@ class ApplicationForm(PathErrorsMixin, forms.Form):
         (_("告知与备注"), ("health_disclosure", "health_details", "notes")),
     )
 
-    def __init__(self, *args, viewer=None, **kw):
+    def __init__(self, *args, viewer=None, products=None, **kw):
         super().__init__(*args, **kw)
         self.fields["agent"].queryset = agents_in_scope(viewer) if viewer is not None else None
+        if products is None:
+            products = Product.objects.all()
+        current = str(self.initial.get("payment_term") or self.data.get("payment_term", "") or "")
+        self.fields["payment_term"].choices = term_choices(_all_terms(products, "payment_terms"), current)
+        self.fields["payment_term"].widget.attrs.update(
+            {"data-follows": "id_line-0-product_code", "data-options-attr": "data-payment-terms"}
+        )
         for prefix in ("ph", "ins"):
             self.fields[f"{prefix}_lookup"].widget.attrs.update(
                 {
@@ -380,8 +439,15 @@ class SecondEntryForm(forms.Form):
     ins_id_number = _text(_("被保险人证件号码"), 30)
     total_premium = _text(_("保费合计（元）"), 30, required=True)
     payment_mode = forms.ChoiceField(label=_("缴费方式"), choices=BLANK + translated(PaymentMode.choices))
-    payment_term = _text(_("缴费期间"), 10, required=True, help_text=_("single、10y、20y、to60"))
+    payment_term = forms.ChoiceField(label=_("缴费期间"))
     bank_account = _text(_("缴费账号"), 40, help_text=_("投保单上没有则不填"))
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        current = str(self.data.get("payment_term", "") or "")
+        self.fields["payment_term"].choices = term_choices(
+            _all_terms(Product.objects.all(), "payment_terms"), current
+        )
 
 
 class SecondLineForm(forms.Form):
@@ -429,7 +495,11 @@ class RaiseForm(forms.Form):
         label=_("问题类型"), choices=translated(IssueType.choices), initial="other"
     )
     route = forms.ChoiceField(label=_("处理去向"), choices=translated(Route.choices))
-    field = _text(_("涉及字段"), 60, help_text=_("可不填，如 insured.id_number"))
+    field = forms.ChoiceField(label=_("涉及字段"), required=False, choices=())
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.fields["field"].choices = [("", _("（不涉及具体字段）"))] + problem_field_choices()
 
 
 class ReplyForm(forms.Form):

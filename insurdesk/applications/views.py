@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -379,6 +380,15 @@ def _problem_rows(viewer, items) -> list[dict]:
     ]
 
 
+def _issued_policy(app: Application):
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        return app.policy  # the policies app's reverse relation (applications does not import it)
+    except (ObjectDoesNotExist, AttributeError):
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def application_detail_view(request, pk: int):
@@ -393,6 +403,7 @@ def application_detail_view(request, pk: int):
         "applications/detail.html",
         {
             "app": app,
+            "issued_policy": _issued_policy(app),
             "visible": visible,
             "lines": [{"line": line, "term": term_label(line.coverage_term)} for line in lines],
             "beneficiaries": [
@@ -447,8 +458,29 @@ def submit_view(request, pk: int):
     except DomainError as exc:
         _messages_for(request, exc)
     else:
-        messages.success(request, _("已提交核保"))
+        level, text = submit_outcome(Application.objects.get(pk=app.pk))
+        messages.add_message(request, level, text)
     return redirect("applications:detail", pk=app.pk)
+
+
+def submit_outcome(app: Application) -> tuple[int, str]:
+    """Say what submitting actually led to: issued at once, accepted, referred, evidence asked, declined."""
+    policy = _issued_policy(app) if app.state == State.ISSUED else None
+    if policy is not None:
+        url = reverse("policies:detail", args=[policy.pk])
+        return messages.SUCCESS, format_html(
+            _("自动核保通过，已出单 {link}"), link=format_html('<a href="{}">{}</a>', url, policy.policy_no)
+        )
+    if app.state == State.ACCEPTED:
+        return messages.SUCCESS, _("自动核保通过，待出单")
+    if app.state == State.EVIDENCE:
+        return messages.WARNING, _("已提交核保：须补充资料后继续核保")
+    if app.state == State.DECLINED:
+        return messages.WARNING, _("已提交核保：自动核保结论为拒保")
+    case = getattr(app, "underwriting_case", None)
+    if case is not None and case.state == "referred":
+        return messages.INFO, _("已提交核保，已转人工核保")
+    return messages.INFO, _("已提交核保，等待核保")
 
 
 @login_required

@@ -8,3 +8,4 @@ class ClaimsConfig(AppConfig):
 
     def ready(self):
         from insurdesk.claims import daily  # noqa: F401  (registers the claim clocks duty)
+        from insurdesk.claims import workbench  # noqa: F401  (registers its home-page tiles)

@@ -31,6 +31,7 @@ from insurdesk.customers.services import (
     CORPORATE_FIELDS,
     INDIVIDUAL_FIELDS,
     archive_numbers,
+    name_keys_write,
 )
 from insurdesk.customers.validation import clean_beneficial_owner, clean_corporate, clean_individual
 from insurdesk.org.policy import can
@@ -392,6 +393,7 @@ def _write_batch_once(ctx: _Context, kind: str, batch: list[_Row], *, look: bool
         row.customer.archive_no = number
         row.customer.pk = None
     insert_many_with_history([row.customer for row in written], user=ctx.user)
+    name_keys_write([row.customer for row in written], new=True)
     owners = [BeneficialOwner(customer_id=row.customer.pk, **_only(bo, _BO_FIELDS))
               for row in written for bo in row.owners]
     others = [OtherInsurerPolicy(customer_id=row.customer.pk, **_only(op, _OP_FIELDS))

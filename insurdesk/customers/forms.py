@@ -7,6 +7,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from insurdesk.common.countries import country_choices
 from insurdesk.customers.models import (
     Channel,
     CompanyNature,
@@ -161,6 +162,7 @@ class CustomerForm(DomainErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if not self.editing:
             del self.fields["version"]
+        keep_unlisted_country(self)
         if not can(viewer, "customer.change_aml"):
             for name in AML:
                 del self.fields[name]
@@ -208,6 +210,29 @@ class CustomerForm(DomainErrorsMixin, forms.Form):
         return data
 
 
+class CountryField(forms.ChoiceField):
+    """Nationality as a select of countries and regions by Chinese name; the GB/T 2659 code is stored.
+
+    A code outside the list (an older archive's) stays valid and is offered as itself."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(label=label, required=False, initial="CHN", **kwargs)
+        self.choices = lambda: [("", "—")] + [(c, _(n)) for c, n in country_choices()]
+
+    def valid_value(self, value):
+        return bool(re.fullmatch(r"[A-Z]{3}", value or "")) or super().valid_value(value)
+
+    def to_python(self, value):
+        return (super().to_python(value) or "").strip().upper()
+
+
+def keep_unlisted_country(form, name: str = "nationality") -> None:
+    field = form.fields.get(name)
+    value = (form.initial.get(name) or (form.data.get(form.add_prefix(name)) if form.is_bound else "")) or ""
+    if field is not None and value and value not in dict(country_choices()):
+        field.choices = [*field.choices, (value, value)]
+
+
 class IndividualForm(CustomerForm):
     kind = Kind.INDIVIDUAL
     required_marks = ("name", "id_type", "id_number")
@@ -215,7 +240,7 @@ class IndividualForm(CustomerForm):
     name = _text(_("姓名"), 200)
     gender = _choice(_("性别"), Gender.choices)
     birth_date = _date(_("出生日期"))
-    nationality = _text(_("国籍"), 3, initial="CHN", help_text=_("ISO 三位代码，如 CHN"))
+    nationality = CountryField(_("国籍"))
     id_type = _choice(_("证件类型"), PERSON_ID_TYPES, initial=IdType.RESIDENT_ID)
     id_number = _text(_("证件号码"), 40)
     id_valid_from = _date(_("证件有效期起"))
@@ -379,7 +404,7 @@ class ChildRowForm(DomainErrorsMixin, forms.Form):
 class BeneficialOwnerForm(ChildRowForm):
     name = _text(_("姓名"), 100)
     gender = _choice(_("性别"), Gender.choices)
-    nationality = _text(_("国籍"), 3, initial="CHN")
+    nationality = CountryField(_("国籍"))
     birth_date = _date(_("出生日期"))
     id_type = _choice(_("证件类型"), PERSON_ID_TYPES, initial=IdType.RESIDENT_ID)
     id_number = _text(_("证件号码"), 40)

@@ -312,6 +312,22 @@ class BeneficialOwner(models.Model):
         return self.name
 
 
+class CustomerNameKey(models.Model):
+    """One pinyin reading of a customer's name (full or initials), for search by pinyin; see pinyin.py."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="name_keys")
+    key = models.CharField(max_length=60)
+
+    class Meta:
+        verbose_name = _("姓名拼音")
+        verbose_name_plural = _("姓名拼音")
+        indexes = [models.Index(fields=["key", "customer"], name="customer_name_key")]
+        constraints = [models.UniqueConstraint(fields=["customer", "key"], name="customer_name_key_once")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class OtherInsurerPolicy(models.Model):
     """团险客户信息收集: a policy the company already holds with another insurer."""
 

@@ -25,6 +25,7 @@ from insurdesk.customers.models import (
     ArchiveSequence,
     BeneficialOwner,
     Customer,
+    CustomerNameKey,
     CustomerRelation,
     Kind,
     OtherInsurerPolicy,
@@ -325,6 +326,7 @@ def customer_create(*, actor, kind: str, data: dict) -> tuple[Customer, list[str
         if existing is not None:
             raise _duplicate(actor, existing, "id_number") from exc
         raise
+    name_keys_write([customer], new=True)
     _write_children(customer, owners, others)
     if owners:
         _refresh_keys_and_score(customer)
@@ -414,6 +416,8 @@ def customer_update(
     if actor is not None and actor.pk:
         customer._history_user = actor
     customer.save()
+    if "name" in changes:
+        name_keys_write([customer])
     audit_log(actor=actor, action="customer.change", target=customer, detail={"fields": changes})
     emit(
         "customer.updated",
@@ -525,3 +529,17 @@ def customer_reveal(
             ip=ip,
         )
     return value
+
+
+def name_keys_write(customers: list[Customer], *, new: bool = False) -> None:
+    """Write the pinyin search keys of the customers' names, replacing earlier ones (see pinyin.py)."""
+    from insurdesk.customers.pinyin import name_keys
+
+    if not new:
+        CustomerNameKey.objects.filter(customer_id__in=[c.pk for c in customers]).delete()
+    rows = [
+        CustomerNameKey(customer_id=c.pk, key=key)
+        for c in customers
+        for key in sorted(name_keys(c.name, every=c.kind == Kind.INDIVIDUAL))
+    ]
+    CustomerNameKey.objects.bulk_create(rows, batch_size=2000)

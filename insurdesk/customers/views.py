@@ -1,8 +1,10 @@
 """Archive pages: list and search, create, edit, the archive itself and its relations."""
 
 import contextlib
+import datetime
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,9 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
+from insurdesk.common.countries import country_name
 from insurdesk.common.errors import DomainError, Duplicate, NotAllowed, NotFound
 from insurdesk.common.formtokens import once_per_form
 from insurdesk.common.masking import mask_name
+from insurdesk.common.rmb import figures
 from insurdesk.common.security import client_ip
 from insurdesk.customers import calculations
 from insurdesk.customers.forms import (
@@ -144,6 +148,30 @@ def _place_errors(exc: DomainError, form, child_forms: dict) -> None:
             form.add_error(None, err.message)
 
 
+def _also_check_the_rules(form, *, kind: str, creating: bool) -> None:
+    """When some fields fail the form's own checks, run the archive's rules on the rest too, so that
+    every mistake of one save shows at once (not a second wave after the first is fixed)."""
+    from insurdesk.customers.validation import clean_corporate, clean_individual
+
+    try:
+        payload = form.to_data()
+    except (AttributeError, KeyError):
+        return
+    failed = set(form.errors)
+    # A field the form refused is absent here; what the rules say about it is left out below.
+    payload = {k: v for k, v in payload.items() if k not in failed}
+    try:
+        if kind == Kind.CORPORATE:
+            clean_corporate(payload, creating=creating, allow_uscc_override=True)
+        else:
+            clean_individual(payload, creating=creating)
+    except (DomainError, TypeError, ValueError) as exc:
+        for err in getattr(exc, "errors", ()):
+            name = {"agent_id": "agent"}.get(err.field, err.field)
+            if name in form.fields and name not in failed and not form.fields[name].widget.is_hidden:
+                form.add_error(name, err.message)
+
+
 def _customer_form_page(request, *, kind: str, customer: Customer | None):
     """Show and submit the create or edit form of one kind; the service decides and its errors come back."""
     form_class = FORM_FOR_KIND[kind]
@@ -183,6 +211,8 @@ def _customer_form_page(request, *, kind: str, customer: Customer | None):
             else:
                 messages.success(request, _("已保存"))
             return redirect("customers:detail", pk=saved.pk)
+    elif data is not None:
+        _also_check_the_rules(form, kind=kind, creating=customer is None)
     context = {
         "form": form,
         "formsets": formsets,
@@ -244,6 +274,14 @@ def _value(viewer, customer, name: str):
         return ""
     if getattr(customer, f"get_{attr}_display", None) is not None:
         return _(getattr(customer, f"get_{attr}_display")())
+    if name == "nationality":
+        return _(country_name(value))
+    if isinstance(value, Decimal):
+        return figures(value)
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if name == "uscc":

@@ -6,7 +6,7 @@ from insurdesk.exchange.headers import ARCHIVE, CORPORATE, INDIVIDUAL, TEMPLATES
 
 KINDS = (INDIVIDUAL, CORPORATE, ARCHIVE)
 # Columns Excel must keep as text: it would turn 18-digit numbers into 1.10105E+17 and drop leading zeros.
-_TEXT_KINDS = frozenset({"identity", "uscc", "code", "mobile", "landline", "contact"})
+_TEXT_KINDS = frozenset({"identity", "uscc", "code", "policy_no", "mobile", "landline", "contact"})
 
 
 def template_filename(kind: str) -> str:

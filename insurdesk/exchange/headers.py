@@ -190,7 +190,7 @@ COLUMNS: tuple[Column, ...] = (
            rule="业务员的登录名"),
     Column("notes", "备注", "text", ("说明",), applies=_ALL),
     # archive table sections: policy, payment, claim, contact (imported when their modules exist)
-    Column("policy_no", "保单号", "code", ("保单编号", "保险单号"), POLICY, (ARCHIVE,)),
+    Column("policy_no", "保单号", "policy_no", ("保单编号", "保险单号"), POLICY, (ARCHIVE,)),
     Column("product_name", "保险产品名称", "text", ("产品名称", "险种", "险种名称", "保险产品"), POLICY, (ARCHIVE,),
            rule="须为系统中已有的产品"),
     Column("sum_insured", "保险金额", "amount", ("保额", "基本保额"), POLICY, (ARCHIVE,), rule="元；可写100万"),

@@ -146,6 +146,18 @@ def is_damaged_identity(value) -> bool:
     return check_char(compact[:17]) != compact[17]
 
 
+def policy_no(value) -> str | None:
+    """Return a policy number as written: half-width, upper-case, without spaces; hyphens are kept."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise Refused("format", "保单号不应含小数")
+        value = str(int(value))
+    s = text(value)
+    return re.sub(r"\s+", "", to_halfwidth(s)).upper() if s else None
+
+
 def code(value) -> str | None:
     """Return a code (USCC, postal code, occupation code …) half-width, upper-case, without spaces."""
     if value is None:

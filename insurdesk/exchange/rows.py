@@ -32,6 +32,8 @@ def _convert(col: Column, value, scale: int):
         return N.uscc(value)
     if kind == "code":
         return N.code(value)
+    if kind == "policy_no":
+        return N.policy_no(value)
     if kind == "choice":
         options, label = CHOICES[col.key]
         return N.choice(value, options, label)

@@ -7,4 +7,4 @@ class OrgConfig(AppConfig):
     verbose_name = "机构与用户"
 
     def ready(self):
-        from insurdesk.org import signals  # noqa: F401  (connects the sign-in audit receivers)
+        from insurdesk.org import signals, tiles  # noqa: F401  (sign-in audit receivers, home-page tiles)

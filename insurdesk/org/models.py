@@ -68,8 +68,11 @@ class User(AbstractUser):
         verbose_name_plural = _("用户")
 
     def __str__(self) -> str:
-        # Chinese order: surname then given name, no space (get_full_name gives "志强 陈").
-        return f"{self.last_name}{self.first_name}".strip() or self.username
+        return self.get_full_name() or self.username
+
+    def get_full_name(self) -> str:
+        """Return the name as written in Chinese: surname then given name, no space ("林晓燕")."""
+        return f"{self.last_name}{self.first_name}".strip()
 
     @property
     def effective_role(self) -> str:

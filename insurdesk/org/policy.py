@@ -150,6 +150,8 @@ class Scope(StrEnum):
     WEBHOOK = "webhook"  # one webhook subscription: not scoped to a unit (admin only)
     SERVICING = "servicing"  # one servicing request (保全申请): scoped through its policy
     CLAIM = "claim"  # one claim (赔案) in the URL: the scope of its policy
+    USER = "user"  # one user account (administration): the whole company, administrators only
+    UNIT = "unit"  # one org unit (administration): the whole tree, administrators only
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,13 @@ PAGES: dict[str, Access] = {
     "otp_verify": Access(None, Scope.SELF, second_factor=False),
     "api_token_create": Access(None, Scope.SELF),
     "api_token_revoke": Access(None, Scope.TOKEN),
+    # Administration (系统, issue 16): users and org units; the services check org.manage again.
+    "system:users": Access("org.manage", Scope.LIST),
+    "system:user_create": Access("org.manage", Scope.LIST),
+    "system:user_detail": Access("org.manage", Scope.USER),
+    "system:user_action": Access("org.manage", Scope.USER),
+    "system:units": Access("org.manage", Scope.ALL),
+    "system:unit_detail": Access("org.manage", Scope.UNIT),
     "customers:list": Access("customer.view", Scope.LIST),
     "customers:create_individual": Access("customer.create", Scope.LIST),
     "customers:create_corporate": Access("customer.create", Scope.LIST),
@@ -225,6 +234,8 @@ PAGES: dict[str, Access] = {
     "underwriting:decide": Access("underwriting.decide", Scope.APPLICATION),
     "underwriting:take": Access("underwriting.decide", Scope.APPLICATION),
     "policies:list": Access("policy.view", Scope.LIST),
+    # The top bar's search (issue 16): a policy number opens the policy, else the customer search.
+    "policies:search": Access("customer.view", Scope.LIST),
     "policies:to_issue": Access("policy.view", Scope.LIST),
     "policies:issue": Access("policy.issue", Scope.APPLICATION),
     "policies:due": Access("payment.view", Scope.LIST),

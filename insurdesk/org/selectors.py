@@ -36,3 +36,33 @@ def unit_choices() -> list[tuple[int, str]]:
 def api_tokens_of(user):
     """Return the user's API tokens, newest first (only prefixes: the tokens themselves are not kept)."""
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def user_list(*, query: str = "", role: str = "", unit_id: int | None = None, locked: bool | None = None):
+    """Return users for the administration list, by username or name prefix, role, unit and lock state."""
+    from django.db.models import Count, Q
+
+    from insurdesk.org.models import User
+
+    qs = User.objects.select_related("unit").annotate(
+        active_tokens=Count("api_tokens", filter=Q(api_tokens__revoked_at__isnull=True))
+    )
+    q = (query or "").strip()
+    if q:
+        qs = qs.filter(
+            Q(username__istartswith=q) | Q(last_name__startswith=q[:1], first_name__startswith=q[1:])
+        )
+    if role:
+        qs = qs.filter(role=role)
+    if unit_id:
+        qs = qs.filter(unit_id=unit_id)
+    if locked is not None:
+        qs = qs.filter(is_active=not locked)
+    return qs.order_by("unit__path", "username")
+
+
+def unit_tree():
+    """Return every unit in tree order with its user count."""
+    from django.db.models import Count
+
+    return OrgUnit.objects.annotate(n_users=Count("users")).select_related("parent").order_by("path")

@@ -12,6 +12,13 @@ from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import Duplicate, FieldError, NotFound, ValidationFailed
 from insurdesk.org.models import ApiToken, OrgUnit, Role, UnitLevel, User, hash_token
 
+
+def _require_manage(actor) -> None:
+    from insurdesk.org.policy import require
+
+    require(actor, "org.manage", "只有系统管理员可以管理用户和机构")
+
+
 _LEVEL_BY_DEPTH = [UnitLevel.HEAD, UnitLevel.PROVINCE, UnitLevel.BRANCH, UnitLevel.SUB]
 
 
@@ -20,6 +27,7 @@ def unit_create(
     *, actor, code: str, name: str, parent_code: str | None = None, level: str | None = None
 ) -> OrgUnit:
     """Create an org unit under its parent (the root when none is given and one exists)."""
+    _require_manage(actor)
     code, name = (code or "").strip(), (name or "").strip()
     if not code:
         raise ValidationFailed(FieldError("code", "required", "机构代码不能为空"))
@@ -60,6 +68,7 @@ def user_create(
     email: str = "",
 ) -> User:
     """Create a user with one role in one unit (the root unit by default)."""
+    _require_manage(actor)
     if role not in Role.values:
         raise ValidationFailed(
             FieldError("role", "choice", f"角色 {role} 无效，可选：{', '.join(Role.values)}")
@@ -218,3 +227,133 @@ def second_factor_verify(*, user: User, code: str, ip: str | None = None, channe
     if failed:
         raise failed
     return device
+
+
+# ---------------------------------------------------------------- administration (系统管理, issue 16)
+
+
+def _managed_user(actor, user_id: int) -> User:
+    from insurdesk.org.policy import require
+
+    require(actor, "org.manage", "只有系统管理员可以管理用户")
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(FieldError("", "not_found", "用户不存在"))
+    return user
+
+
+def _refuse_self(actor, user: User, what: str) -> None:
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationFailed(FieldError("", "own_account", f"不能{what}自己的账户，请由另一位管理员操作"))
+
+
+@transaction.atomic
+def user_change(
+    *, actor, user_id: int, role: str, unit_id: int, full_name: str = "", email: str = ""
+) -> User:
+    """Change a user's role, unit, name or e-mail; an administrator cannot change its own role."""
+    user = _managed_user(actor, user_id)
+    if role not in Role.values:
+        raise ValidationFailed(FieldError("role", "choice", f"角色 {role} 无效"))
+    unit = OrgUnit.objects.filter(pk=unit_id).first()
+    if unit is None:
+        raise NotFound(FieldError("unit", "not_found", "机构不存在"))
+    if role != user.role:
+        _refuse_self(actor, user, "更改")
+    before = {
+        "role": user.role,
+        "unit": user.unit.code if user.unit else "",
+        "name": str(user),
+        "email": user.email,
+    }
+    full_name = (full_name or "").strip()
+    user.role, user.unit, user.email = role, unit, (email or "").strip()
+    user.last_name, user.first_name = (full_name[:1], full_name[1:]) if full_name else ("", "")
+    user.save()
+    after = {"role": role, "unit": unit.code, "name": str(user), "email": user.email}
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changed:
+        audit_log(actor=actor, action="user.change", target=user, detail=changed)
+    return user
+
+
+@transaction.atomic
+def user_set_locked(*, actor, user_id: int, locked: bool, reason: str = "") -> User:
+    """Lock (deactivate) or unlock a user; unlocking also clears its failed sign-in lockout."""
+    user = _managed_user(actor, user_id)
+    if locked:
+        _refuse_self(actor, user, "锁定")
+        if not (reason or "").strip():
+            raise ValidationFailed(FieldError("reason", "required", "请填写锁定原因"))
+    if user.is_active == (not locked):
+        return user
+    user.is_active = not locked
+    user.save(update_fields=["is_active"])
+    if locked:
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    else:
+        from axes.utils import reset
+
+        reset(username=user.username)
+    audit_log(
+        actor=actor,
+        action="user.lock" if locked else "user.unlock",
+        target=user,
+        detail={"username": user.username, "reason": (reason or "").strip()},
+    )
+    return user
+
+
+@transaction.atomic
+def user_reset_password(*, actor, user_id: int) -> str:
+    """Give a user a new random password, shown once to the administrator; the user changes it later."""
+    user = _managed_user(actor, user_id)
+    raw = "-".join(secrets.token_urlsafe(6)[:6] for _ in range(3))
+    user.set_password(raw)
+    user.save(update_fields=["password"])
+    audit_log(actor=actor, action="user.reset_password", target=user, detail={"username": user.username})
+    return raw
+
+
+@transaction.atomic
+def user_reset_second_factor(*, actor, user_id: int) -> int:
+    """Remove a user's authenticator devices: its next sign-in binds a new one (a lost phone)."""
+    user = _managed_user(actor, user_id)
+    n, _ = TOTPDevice.objects.filter(user=user).delete()
+    audit_log(
+        actor=actor,
+        action="user.reset_second_factor",
+        target=user,
+        detail={"username": user.username, "devices": n},
+    )
+    return n
+
+
+@transaction.atomic
+def user_revoke_tokens(*, actor, user_id: int) -> int:
+    """Revoke every active API token of a user."""
+    user = _managed_user(actor, user_id)
+    n = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_log(
+        actor=actor, action="user.revoke_tokens", target=user, detail={"username": user.username, "tokens": n}
+    )
+    return n
+
+
+@transaction.atomic
+def unit_rename(*, actor, unit_id: int, name: str) -> OrgUnit:
+    """Rename an org unit (its code, which imports and users refer to, stays)."""
+    from insurdesk.org.policy import require
+
+    require(actor, "org.manage", "只有系统管理员可以管理机构")
+    unit = OrgUnit.objects.select_for_update().filter(pk=unit_id).first()
+    if unit is None:
+        raise NotFound(FieldError("", "not_found", "机构不存在"))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(FieldError("name", "required", "机构名称不能为空"))
+    if name != unit.name:
+        audit_log(actor=actor, action="unit.rename", target=unit, detail={"name": [unit.name, name]})
+        unit.name = name
+        unit.save(update_fields=["name"])
+    return unit

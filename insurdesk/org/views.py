@@ -19,6 +19,7 @@ from django_otp import login as otp_login
 from insurdesk.common.errors import DomainError, NotFound
 from insurdesk.common.security import client_ip
 from insurdesk.org.forms import OtpCodeForm
+from insurdesk.org.menu import SHORTCUTS, menu_for
 from insurdesk.org.models import ApiToken, hash_token
 from insurdesk.org.policy import needs_second_factor
 from insurdesk.org.selectors import api_tokens_of
@@ -30,6 +31,7 @@ from insurdesk.org.services import (
     token_issue,
     token_revoke_by_id,
 )
+from insurdesk.org.workbench import tiles_for
 
 
 class LoginView(auth_views.LoginView):
@@ -42,8 +44,11 @@ class LoginView(auth_views.LoginView):
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def home(request):
-    """Send a signed-in user to the customer list, the first thing every role works from."""
-    return redirect("customers:list")
+    """The role's workbench (工作台): counts of what it acts on today, each opening its list."""
+    shortcuts = [
+        e for section in menu_for(request.user, None) for e in section.entries if e.item.url_name in SHORTCUTS
+    ]
+    return render(request, "org/home.html", {"tiles": tiles_for(request.user), "shortcuts": shortcuts})
 
 
 def _next(request) -> str:

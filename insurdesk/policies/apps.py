@@ -7,6 +7,6 @@ class PoliciesConfig(AppConfig):
     verbose_name = "保单与缴费"
 
     def ready(self):
-        from insurdesk.policies import daily, hooks  # noqa: F401  (daily registers its duties)
+        from insurdesk.policies import daily, hooks, workbench  # noqa: F401  (duties and tiles register)
 
         hooks.connect()

@@ -6,6 +6,8 @@ than their whole schedules; the full schedule is computed (policies.calculations
 Unit and agent are copied onto each instalment so the due list (应收清单) is one indexed query.
 """
 
+import re
+
 from django.db import models
 from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -40,8 +42,24 @@ TERMINAL_STATES = (
 )
 
 
+def policy_key(number: str) -> str:
+    """Return a policy number as searched: upper-case, without hyphens or spaces ("bar-p 002" -> BARP002)."""
+    return re.sub(r"[\s\-－—‐]+", "", number or "").upper()
+
+
+class PolicyKeyField(models.CharField):
+    """The policy number without hyphens and spaces, filled from policy_no on every insert and save
+    (bulk inserts included: common.bulk calls pre_save), so search ignores how the number is written."""
+
+    def pre_save(self, model_instance, add):
+        value = policy_key(model_instance.policy_no)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Policy(ConcurrentTransitionMixin, models.Model):
     policy_no = models.CharField("保单号", max_length=20, unique=True)
+    policy_key = PolicyKeyField(max_length=20, db_index=True, editable=False, default="")
     application = models.OneToOneField(
         Application,
         null=True,

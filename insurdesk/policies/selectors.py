@@ -19,6 +19,7 @@ from insurdesk.policies.models import (
     Policy,
     PolicyBeneficiary,
     PolicyLine,
+    policy_key,
 )
 
 
@@ -61,9 +62,10 @@ def policy_list(*, viewer, query: str = "", filters: PolicyFilters | None = None
     """Return the viewer's policies by number or filters, newest first, shaped for a list."""
     f = filters or PolicyFilters()
     qs = policy_scope(viewer).select_related("product", "policyholder", "insured", "unit", "agent")
-    q = (query or "").strip().upper()
+    q = policy_key(query or "")
     if q:
-        qs = qs.filter(policy_no__startswith=q)
+        # By the number as printed or typed: hyphens and spaces are ignored on both sides.
+        qs = qs.filter(policy_key__startswith=q)
     if f.state:
         qs = qs.filter(state=f.state)
     qs = _unit_filter(qs, f.unit_id)
@@ -270,7 +272,7 @@ def payment_list(*, viewer, filters: PaymentFilters | None = None) -> QuerySet[P
     if f.policy_id:
         qs = qs.filter(policy_id=f.policy_id)
     if f.policy_no:
-        qs = qs.filter(policy__policy_no=f.policy_no.strip().upper())
+        qs = qs.filter(policy__policy_key=policy_key(f.policy_no))
     if f.method:
         qs = qs.filter(method=f.method)
     if f.kind:

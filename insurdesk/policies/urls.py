@@ -6,6 +6,7 @@ app_name = "policies"
 
 urlpatterns = [
     path("", views.policy_list_view, name="list"),
+    path("search/", views.search_view, name="search"),
     path("to-issue/", views.to_issue_view, name="to_issue"),
     path("issue/<int:pk>/", views.issue_view, name="issue"),
     path("due/", views.due_list_view, name="due"),

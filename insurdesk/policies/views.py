@@ -4,6 +4,7 @@ entry, issuing accepted applications, the print view and its PDF, and a customer
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from insurdesk.audit.services import audit_log
 from insurdesk.common.errors import DomainError, NotAllowed, NotFound
 from insurdesk.common.formtokens import once_per_form
+from insurdesk.common.rmb import amount_in_capitals, figures
 from insurdesk.customers.selectors import customer_get, shown, shown_text
 from insurdesk.org.policy import can
 from insurdesk.policies import calculations as calc
@@ -31,7 +33,7 @@ from insurdesk.policies.forms import (
     ReceiptForm,
 )
 from insurdesk.policies.members import member_add, member_remove, members_import
-from insurdesk.policies.models import OPEN_INSTALMENT, Policy, PolicyState
+from insurdesk.policies.models import OPEN_INSTALMENT, Policy, PolicyState, policy_key
 from insurdesk.policies.selectors import (
     DueFilters,
     PolicyFilters,
@@ -244,9 +246,10 @@ def payment_new_view(request):
                     messages.warning(request, warning)
                 messages.success(
                     request,
-                    _("已录入缴费 %(amount)s 元（第 %(seq)s 期，%(status)s）")
+                    _("已录入缴费 %(amount)s 元（%(capitals)s；第 %(seq)s 期，%(status)s）")
                     % {
-                        "amount": payment.amount,
+                        "amount": figures(payment.amount),
+                        "capitals": amount_in_capitals(payment.amount),
                         "seq": payment.instalment.seq,
                         "status": payment.instalment.get_status_display(),
                     },
@@ -333,7 +336,12 @@ def cancel_view(request, pk: int):
         _refused(request, exc)
     else:
         messages.success(
-            request, _("已撤单，退还保费 %(amount)s 元") % {"amount": refund.amount if refund else 0}
+            request,
+            _("已撤单，退还保费 %(amount)s 元（%(capitals)s）")
+            % {
+                "amount": figures(refund.amount if refund else 0),
+                "capitals": amount_in_capitals(refund.amount if refund else 0),
+            },
         )
     return redirect("policies:detail", pk=policy.pk)
 
@@ -458,4 +466,40 @@ def customer_policies_view(request, pk: int):
     except NotFound:
         raise Http404(_("客户档案不存在")) from None
     rows = customer_policies(customer_id=customer.pk, viewer=request.user)
-    return render(request, "policies/_customer_policies.html", {"customer": customer, "rows": rows})
+    pending = applications_in_progress(viewer=request.user, customer_id=customer.pk)
+    return render(
+        request,
+        "policies/_customer_policies.html",
+        {"customer": customer, "rows": rows, "pending": pending},
+    )
+
+
+def applications_in_progress(*, viewer, customer_id: int) -> list:
+    """The customer's applications not yet issued, withdrawn or declined, as policyholder or insured."""
+    from django.db.models import Q
+
+    from insurdesk.applications.models import OPEN_STATES
+    from insurdesk.applications.selectors import application_scope
+
+    qs = application_scope(viewer).filter(
+        Q(policyholder_id=customer_id) | Q(insured_id=customer_id), state__in=OPEN_STATES
+    )
+    return list(qs.select_related("policyholder").order_by("-id")[:50])
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def search_view(request):
+    """The top bar's search box: a policy number opens that policy, anything else the customer search."""
+    from urllib.parse import urlencode
+
+    q = (request.GET.get("q") or "").strip()
+    if q and any(ch.isdigit() for ch in q) and not q.upper().startswith("KH"):
+        may = can(request.user, "policy.view")
+        found = list(policy_list(viewer=request.user, query=q)[:2]) if may else []
+        exact = [p for p in found if p.policy_key == policy_key(q)]
+        if len(exact) == 1:
+            return redirect("policies:detail", pk=exact[0].pk)
+        if found and len(q) >= 4 and not q.isdigit():
+            return redirect(f"{reverse('policies:list')}?{urlencode({'q': q})}")
+    return redirect(f"{reverse('customers:list')}?{urlencode({'q': q})}" if q else reverse("customers:list"))

@@ -7,6 +7,6 @@ class UnderwritingConfig(AppConfig):
     verbose_name = "核保"
 
     def ready(self):
-        from insurdesk.underwriting import hooks
+        from insurdesk.underwriting import hooks, workbench  # noqa: F401  (workbench registers tiles)
 
         hooks.connect()

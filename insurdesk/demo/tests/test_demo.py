@@ -14,6 +14,7 @@ from insurdesk.demo.data import DEFAULT_PASSWORD, DEMO_USERS, build_plan
 from insurdesk.identity.documents import check_document
 from insurdesk.identity.uscc import parse_uscc
 from insurdesk.org.models import OrgUnit, Role, User
+from insurdesk.org.policy import SECOND_FACTOR_ROLES
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +46,9 @@ def test_demo_loads_a_usable_archive_and_a_second_run_changes_nothing():
     assert users["clerk2"].role == "clerk" and users["agent2"].role == "agent"
     for username, role, _unit, _name in DEMO_USERS:
         assert users[username].check_password(DEFAULT_PASSWORD)
-        line = rf"^{username}\s+{Role(role).label}\s+{users[username].unit.name}\s+{DEFAULT_PASSWORD}$"
+        # The roles that must bind an authenticator say so after the password.
+        totp = r"\s+\+ 动态口令 authenticator\*" if role in SECOND_FACTOR_ROLES else ""
+        line = rf"^{username}\s+{Role(role).label}\s+{users[username].unit.name}\s+{DEFAULT_PASSWORD}{totp}$"
         assert re.search(line, output, re.M)
 
     customers = list(Customer.objects.all())

@@ -25,13 +25,16 @@ def test_the_login_page_is_in_chinese(client, db):
     assert "新建个人客户" not in html  # no navigation before sign-in
 
 
-def test_a_user_signs_in_and_lands_on_the_customer_list(client, make_user):
+def test_a_user_signs_in_and_lands_on_the_workbench(client, make_user):
     clerk = make_user("clerk", username="zhang")
+    clerk.last_name, clerk.first_name = "林", "晓燕"
+    clerk.save()
     response = client.post(reverse("login"), {"username": "zhang", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("customers:list")
+    assert response.redirect_chain[-1][0] == reverse("home")
     assert response.context["user"] == clerk
     html = response.content.decode()
-    assert "zhang" in html and "录入员" in html and "退出" in html
+    assert "<h1>工作台</h1>" in html
+    assert "林晓燕" in html and "晓燕 林" not in html and "录入员" in html and "退出" in html
 
 
 def test_a_wrong_password_is_refused_in_chinese(client, make_user):
@@ -57,10 +60,11 @@ def test_a_signed_in_user_opening_login_goes_home(client, make_user):
     assert response.status_code == 302 and response["Location"] == reverse("home")
 
 
-def test_home_redirects_to_the_customer_list(client, make_user):
+def test_home_is_the_roles_workbench(client, make_user):
     client.force_login(make_user("manager"))
     response = client.get(reverse("home"))
-    assert response.status_code == 302 and response["Location"] == reverse("customers:list")
+    assert response.status_code == 200
+    assert "工作台" in response.content.decode()
 
 
 def test_logout_is_a_post_and_ends_the_session(client, make_user):

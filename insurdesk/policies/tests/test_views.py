@@ -174,7 +174,8 @@ def test_a_cooling_off_cancellation_on_the_page_refunds_the_premium_paid(client,
         reverse("policies:cancel", args=[policy.pk]), {"reason": "客户犹豫期内申请撤单"}, follow=True
     )
     page = r.content.decode()
-    assert "已撤单，退还保费 15000.00 元" in page and "犹豫期撤单" in page and "退费" in page
+    assert "已撤单，退还保费 15,000.00 元（人民币壹万伍仟元整）" in page
+    assert "犹豫期撤单" in page and "退费" in page
     assert Payment.objects.get(policy=policy, kind="refund").method == "card"
 
 

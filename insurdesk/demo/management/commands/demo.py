@@ -29,13 +29,26 @@ def login_table(rows: list[dict], password: str) -> str:
     """Return the logins as an aligned text table (Chinese characters count two columns)."""
     header = {"username": "用户名 username", "role": "角色 role", "unit": "机构 unit",
               "password": "密码 password"}
-    lines = [dict(header)] + [{**r, "password": password} for r in rows]
+    from insurdesk.org.models import Role
+    from insurdesk.org.policy import SECOND_FACTOR_ROLES
+
+    needs = {str(Role(r).label) for r in SECOND_FACTOR_ROLES}
+    lines = [dict(header)] + [
+        {**r, "password": password + ("  + 动态口令 authenticator*" if r.get("role") in needs else "")}
+        for r in rows
+    ]
     widths = {k: max(_width(line[k]) for line in lines) for k in header}
     out = []
     for i, line in enumerate(lines):
         out.append("  ".join(_pad(line[k], widths[k]) for k in header).rstrip())
         if i == 0:
             out.append("  ".join("-" * widths[k] for k in header))
+    out.append(
+        "* 首次登录时扫码绑定身份验证器（任一 TOTP 应用，如 Google Authenticator、Microsoft Authenticator），"
+        "以后每次登录输入其 6 位数字 / first sign-in shows a QR code: scan it with any TOTP app, "
+        "then enter its 6-digit code at every sign-in. "
+        "A lost phone: an administrator resets it under 系统 › 用户."
+    )
     return "\n".join(out)
 
 
