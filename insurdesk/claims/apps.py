@@ -7,5 +7,7 @@ class ClaimsConfig(AppConfig):
     verbose_name = "理赔"
 
     def ready(self):
-        from insurdesk.claims import daily  # noqa: F401  (registers the claim clocks duty)
-        from insurdesk.claims import workbench  # noqa: F401  (registers its home-page tiles)
+        from insurdesk.claims import (
+            daily,  # noqa: F401  (registers the claim clocks duty)
+            workbench,  # noqa: F401  (registers its home-page tiles)
+        )
