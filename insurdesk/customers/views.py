@@ -40,6 +40,7 @@ from insurdesk.customers.forms import (
 )
 from insurdesk.customers.models import Customer, Kind
 from insurdesk.customers.selectors import (
+    MASKERS,
     CustomerFilters,
     customer_get,
     customer_history,
@@ -280,7 +281,7 @@ def _value(viewer, customer, name: str):
         return figures(value)
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, datetime.date):
+    if isinstance(value, datetime.date) and attr not in MASKERS:
         return value.isoformat()
     if isinstance(value, bool):
         return _("是") if value else _("否")

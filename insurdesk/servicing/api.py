@@ -63,7 +63,7 @@ def _id(value: int, message: str) -> int:
 # ---------------------------------------------------------------- schemas
 
 
-class RequestIn(InSchema):
+class ServicingRequestIn(InSchema):
     policy_id: int = Field(..., ge=1, le=MAX_ID, description="保单 id")
     kind: KindT = Field(..., description="保全项目")
     changes: dict[str, Any] = Field(
@@ -88,11 +88,11 @@ class RequestIn(InSchema):
     )
 
 
-class ReasonIn(InSchema):
+class ServicingReasonIn(InSchema):
     reason: str = Field("", max_length=500, description="审批意见或拒绝原因（拒绝时必填）")
 
 
-class DocumentsIn(InSchema):
+class ServicingDocumentsIn(InSchema):
     received: list[str] = Field(..., max_length=20, description="补收的资料名称")
 
 
@@ -119,7 +119,7 @@ class DocumentOut(Schema):
     received: bool
 
 
-class RequestOut(Schema):
+class ServicingRequestOut(Schema):
     id: int
     request_no: str
     policy_id: int
@@ -149,8 +149,8 @@ class RequestOut(Schema):
     endorsement_no: str | None
 
 
-class RequestPage(Schema):
-    items: list[RequestOut]
+class ServicingRequestPage(Schema):
+    items: list[ServicingRequestOut]
     count: int
 
 
@@ -259,9 +259,9 @@ def _visible(viewer, id: int) -> ServicingRequest:
     "/servicing-requests",
     url_name="servicing_request_create",
     summary="受理保全申请",
-    response={201: RequestOut, **_WRITE},
+    response={201: ServicingRequestOut, **_WRITE},
 )
-def create_request(request, payload: RequestIn):
+def create_request(request, payload: ServicingRequestIn):
     """Take a request; refused input answers 422 with every field, a closed policy 409 `state`."""
     _require(request.auth, "servicing.request")
     req = servicing_request_create(
@@ -282,7 +282,7 @@ def create_request(request, payload: RequestIn):
     "/servicing-requests",
     url_name="servicing_request_list",
     summary="保全申请列表（分页）",
-    response={200: RequestPage, **_READ},
+    response={200: ServicingRequestPage, **_READ},
 )
 def list_requests(request, params: Query[RequestQuery]):
     _require(request.auth, "servicing.view")
@@ -306,7 +306,7 @@ def list_requests(request, params: Query[RequestQuery]):
     "/servicing-requests/{id}",
     url_name="servicing_request_detail",
     summary="读取一份保全申请",
-    response={200: RequestOut, **_READ},
+    response={200: ServicingRequestOut, **_READ},
 )
 def get_request(request, id: int):
     _require(request.auth, "servicing.view")
@@ -317,9 +317,9 @@ def get_request(request, id: int):
     "/servicing-requests/{id}/approve",
     url_name="servicing_request_approve",
     summary="审批同意（最后一位审批人同意且已到生效日时立即生效）",
-    response={200: RequestOut, **_WRITE},
+    response={200: ServicingRequestOut, **_WRITE},
 )
-def approve(request, id: int, payload: ReasonIn):
+def approve(request, id: int, payload: ServicingReasonIn):
     _require(request.auth, "servicing.approve")
     req = _visible(request.auth, id)
     servicing_approve(actor=request.auth, request_id=req.pk, reason=payload.reason)
@@ -330,9 +330,9 @@ def approve(request, id: int, payload: ReasonIn):
     "/servicing-requests/{id}/reject",
     url_name="servicing_request_reject",
     summary="审批拒绝（须填写原因）",
-    response={200: RequestOut, **_WRITE},
+    response={200: ServicingRequestOut, **_WRITE},
 )
-def reject(request, id: int, payload: ReasonIn):
+def reject(request, id: int, payload: ServicingReasonIn):
     _require(request.auth, "servicing.approve")
     req = _visible(request.auth, id)
     servicing_reject(actor=request.auth, request_id=req.pk, reason=payload.reason)
@@ -343,9 +343,9 @@ def reject(request, id: int, payload: ReasonIn):
     "/servicing-requests/{id}/withdraw",
     url_name="servicing_request_withdraw",
     summary="撤回保全申请（须填写原因）",
-    response={200: RequestOut, **_WRITE},
+    response={200: ServicingRequestOut, **_WRITE},
 )
-def withdraw(request, id: int, payload: ReasonIn):
+def withdraw(request, id: int, payload: ServicingReasonIn):
     _require(request.auth, "servicing.request")
     req = _visible(request.auth, id)
     servicing_withdraw(actor=request.auth, request_id=req.pk, reason=payload.reason)
@@ -356,9 +356,9 @@ def withdraw(request, id: int, payload: ReasonIn):
     "/servicing-requests/{id}/documents",
     url_name="servicing_request_documents",
     summary="补收资料",
-    response={200: RequestOut, **_WRITE},
+    response={200: ServicingRequestOut, **_WRITE},
 )
-def documents(request, id: int, payload: DocumentsIn):
+def documents(request, id: int, payload: ServicingDocumentsIn):
     _require(request.auth, "servicing.request")
     req = _visible(request.auth, id)
     servicing_documents(actor=request.auth, request_id=req.pk, received=payload.received)
@@ -369,7 +369,7 @@ def documents(request, id: int, payload: DocumentsIn):
     "/servicing-requests/{id}/underwriting",
     url_name="servicing_request_underwriting",
     summary="保全核保（转核保的申请）",
-    response={200: RequestOut, **_WRITE},
+    response={200: ServicingRequestOut, **_WRITE},
 )
 def underwriting(request, id: int, payload: UnderwritingIn):
     _require(request.auth, "servicing.underwrite")

@@ -93,6 +93,7 @@ def test_production_mode_switches_debug_off(tmp_path):
         "INSURDESK_SECRET_KEY": "x" * 50,
         "INSURDESK_FIELD_KEYS": generate_keyring_entry("k1"),
         "INSURDESK_INDEX_KEY": generate_key(),
+        "INSURDESK_AUDIT_KEY": generate_key(),
     }
     assert _settings_debug(env) == "False"
     assert _settings_debug({"INSURDESK_DATA_DIR": str(tmp_path / "dev")}) == "True"

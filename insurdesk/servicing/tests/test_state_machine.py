@@ -198,8 +198,8 @@ def test_random_servicing_sequences_keep_the_rules(machine):
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=30,
-            stateful_step_count=30,
+            max_examples=12,
+            stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
