@@ -68,7 +68,6 @@ MENU: list[Item] = [
     Item(Group.POLICIES, "policies:due", _("应收清单"), covers=("policies:payment_new",)),
     Item(Group.POLICIES, "servicing:queue", _("保全"), covers=("servicing:*",)),
     Item(Group.CLAIMS, "claims:list", _("理赔案件"), covers=("claims:*",)),
-    Item(Group.CLAIMS, "claims:report", _("电话报案")),
     Item(Group.SERVICE, "care:contacts", _("沟通记录"), covers=("care:*",)),
     Item(Group.COMPLIANCE, "compliance:home", _("合规工作台"), covers=("compliance:*",)),
     Item(Group.COMPLIANCE, "compliance:tasks", _("整改任务"), covers=("compliance:task_detail",)),
