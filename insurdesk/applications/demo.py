@@ -66,7 +66,13 @@ def load_demo_new_business(*, users: dict, today: datetime.date | None = None) -
     today = today or timezone.localdate()
     clerk, clerk2 = users["clerk"], users["clerk2"]
     scope = unit_subtree_ids(clerk.unit)
-    couples = [(a, b) for a, b in _couples(scope) if a.birth_date and b.birth_date][:4]
+    def current(c) -> bool:
+        # An expired identity document blocks new business (SPEC §1): the demo applies for current ones.
+        return c.id_long_term or c.id_valid_to is None or c.id_valid_to >= today
+
+    couples = [
+        (a, b) for a, b in _couples(scope) if a.birth_date and b.birth_date and current(a) and current(b)
+    ][:4]
     if len(couples) < 4:
         return DemoNewBusiness(len(products), 0)
 
