@@ -830,7 +830,7 @@ class Reinstatement(KindRules):
                 amount=due.outstanding,
                 method=plan.changes["method"],
                 paid_on=day,
-                reference=request.request_no,
+                reference=f"{request.request_no}-{due.seq}",  # one reference per instalment paid
                 note="复效补交保费",
                 today=day,
             )

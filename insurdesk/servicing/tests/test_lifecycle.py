@@ -51,7 +51,8 @@ def test_a_lapsed_policy_is_reinstated_with_arrears_and_interest(nb, in_force):
     call_command("daily", date=day)
     req.refresh_from_db()
     policy.refresh_from_db()
-    assert req.state == State.APPLIED and policy.state == "reinstated" and policy.reinstated_on == day
+    assert req.state == State.APPLIED, req.closed_reason
+    assert policy.state == "reinstated" and policy.reinstated_on == day
     assert not policy.instalments.filter(
         status__in=("unpaid", "overdue", "partial"), due_date__lte=day
     ).exists()
