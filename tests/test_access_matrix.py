@@ -137,6 +137,44 @@ claims:list                   | list        | all
 claims:customer_claims        | customer    | all
 care:contacts                 | list        | all
 care:customer_contacts        | customer    | all
+account_password              | self        | signed-in
+system:users                  | list        | admin
+system:user_create            | list        | admin
+system:user_detail            | user        | admin
+system:user_action            | user        | admin
+system:units                  | all         | admin
+system:unit_detail            | unit        | admin
+policies:search               | list        | all
+claims:report                 | list        | claims cs admin
+claims:detail                 | claim       | all
+claims:documents              | claim       | claims admin
+claims:assess                 | claim       | claims admin
+claims:decide                 | claim       | claims admin
+claims:approve                | claim       | claims admin
+claims:pay                    | claim       | claims admin
+claims:advance                | claim       | claims admin
+claims:close                  | claim       | claims admin
+claims:reopen                 | claim       | claims admin
+claims:notice                 | claim       | all
+claims:notice_sent            | claim       | claims admin
+healthz                       | public      | anyone
+readyz                        | public      | anyone
+metrics                       | public      | anyone
+webhooks:list                 | list        | admin
+webhooks:detail               | webhook     | admin
+webhooks:toggle               | webhook     | admin
+webhooks:replay               | webhook     | admin
+servicing:queue               | list        | all
+servicing:new                 | policy      | clerk agent service cs admin
+servicing:policy_panel        | policy      | all
+servicing:endorsement_print   | policy      | all
+servicing:endorsement_pdf     | policy      | all
+servicing:detail              | servicing   | all
+servicing:approve             | servicing   | service manager admin
+servicing:reject              | servicing   | service manager admin
+servicing:withdraw            | servicing   | clerk agent service cs admin
+servicing:documents           | servicing   | clerk agent service cs admin
+servicing:underwrite          | servicing   | underwriter admin
 """
 
 API_MATRIX = """
@@ -215,6 +253,31 @@ GET /imports/{id}                                   | import_run  | clerk review
 GET /imports/{id}/report                            | import_run  | clerk reviewer admin
 GET /exports/{name}                                 | list        | all but agent underwriter claims cs
 GET /exports/customers/{id}/file                    | customer    | service compliance admin
+POST /claims                                        | list        | claims cs admin
+GET /claims                                         | list        | all
+GET /claims/{id}                                    | claim       | all
+POST /claims/{id}/documents                         | claim       | claims admin
+POST /claims/{id}/assess                            | claim       | claims admin
+POST /claims/{id}/decide                            | claim       | claims admin
+POST /claims/{id}/approve                           | claim       | claims admin
+POST /claims/{id}/pay                               | claim       | claims admin
+POST /claims/{id}/advance                           | claim       | claims admin
+POST /claims/{id}/close                             | claim       | claims admin
+POST /claims/{id}/reopen                            | claim       | claims admin
+POST /claims/{id}/notices/{notice_id}/sent          | claim       | claims admin
+POST /webhooks                                      | list        | admin
+GET /webhooks                                       | list        | admin
+GET /webhooks/{id}/deliveries                       | webhook     | admin
+POST /webhooks/{id}/deliveries/{delivery_id}/replay | webhook     | admin
+POST /servicing-requests                            | list        | clerk agent service cs admin
+GET /servicing-requests                             | list        | all
+GET /servicing-requests/{id}                        | servicing   | all
+POST /servicing-requests/{id}/approve               | servicing   | service manager admin
+POST /servicing-requests/{id}/reject                | servicing   | service manager admin
+POST /servicing-requests/{id}/withdraw              | servicing   | clerk agent service cs admin
+POST /servicing-requests/{id}/documents             | servicing   | clerk agent service cs admin
+POST /servicing-requests/{id}/underwriting          | servicing   | underwriter admin
+GET /policies/{id}/endorsements                     | policy      | all
 """
 
 
@@ -274,6 +337,14 @@ claim.change                   | claims admin
 contact.view                   | all
 contact.create                 | all but underwriter compliance
 contact.change                 | clerk reviewer agent service cs admin
+claim.report                   | claims cs admin
+claim.handle                   | claims admin
+claim.approve                  | claims admin
+webhook.manage                 | admin
+servicing.view                 | all
+servicing.request              | clerk agent service cs admin
+servicing.approve              | service manager admin
+servicing.underwrite           | underwriter admin
 """
 
 
