@@ -27,6 +27,9 @@ def test_a_clerk_corrects_a_wrong_check_digit_and_finds_the_customer_by_mobile(
     page.get_by_label("用户名").fill("clerk_wang")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    # She lands on her home page (工作台) and opens the archive from the menu.
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="客户档案").click()
     expect(page.get_by_role("heading", name="客户档案")).to_be_visible()
 
     # She opens 新建个人客户 and keys the paper form, with one digit wrong.
@@ -57,7 +60,7 @@ def test_a_clerk_corrects_a_wrong_check_digit_and_finds_the_customer_by_mobile(
 
     # Back on the list, a search by mobile number finds her.
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="客户档案").click()
-    page.get_by_label("搜索").fill("135 1234 5678")
+    page.get_by_label("搜索", exact=True).fill("135 1234 5678")
     page.get_by_role("button", name="查询").click()
     row = page.locator("#results tbody tr").filter(has_text="林晓燕")
     expect(row).to_have_count(1)

